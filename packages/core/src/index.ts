@@ -1,0 +1,37 @@
+export type { AdapterContext, AdapterOutput, LinearAdapter, LoraMoeModifiers } from './adapter.js';
+export type {
+  Allocation,
+  AllocationContext,
+  AllocationPolicy,
+  AllocationPolicyPlugin,
+  ModuleAllocation,
+  ModuleInfo,
+  ProjectionName,
+} from './allocation.js';
+export { PROJECTION_NAMES } from './allocation.js';
+export {
+  ConfigError,
+  FormatError,
+  GuiLoMoError,
+  NotSupportedError,
+  NumericError,
+  RegistryError,
+  ShapeError,
+  assert,
+  formatValue,
+} from './errors.js';
+export type { LogFields, LogLevel, LogRecord, LogSink, Logger, LoggerOptions } from './logger.js';
+export { createLogger, silentLogger } from './logger.js';
+export { Lora } from './lora.js';
+export type { LoraOptions } from './lora.js';
+export { LoraMoe } from './lora-moe.js';
+export type { LoraInit, LoraMoeOptions, ScalingMode } from './lora-moe.js';
+export { matMul2d, matMulConst } from './matmul.js';
+export type { PluginBase, PluginId, PluginKind, PluginKindMap } from './plugin.js';
+export { PLUGIN_API_VERSION } from './plugin.js';
+export type { ProgressCallback, ProgressEvent } from './progress.js';
+export { ignoreProgress } from './progress.js';
+export { Registry, createRegistry } from './registry.js';
+export type { RegisterOptions } from './registry.js';
+export { Rng } from './rng.js';
+export type { Router, RouterOptions, RouterPlugin, RoutingContext, RoutingResult } from './routing.js';
