@@ -62,7 +62,8 @@ export function formatValue(value: unknown): string {
   }
   let text: string;
   try {
-    text = JSON.stringify(value);
+    // JSON.stringify returns undefined for functions and symbols.
+    text = JSON.stringify(value) ?? String(value);
   } catch {
     text = String(value);
   }

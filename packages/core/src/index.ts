@@ -10,28 +10,49 @@ export type {
 } from './allocation.js';
 export { PROJECTION_NAMES } from './allocation.js';
 export {
+  assert,
   ConfigError,
   FormatError,
+  formatValue,
   GuiLoMoError,
   NotSupportedError,
   NumericError,
   RegistryError,
   ShapeError,
-  assert,
-  formatValue,
 } from './errors.js';
-export type { LogFields, LogLevel, LogRecord, LogSink, Logger, LoggerOptions } from './logger.js';
+export type { LogFields, Logger, LoggerOptions, LogLevel, LogRecord, LogSink } from './logger.js';
 export { createLogger, silentLogger } from './logger.js';
-export { Lora } from './lora.js';
 export type { LoraOptions } from './lora.js';
-export { LoraMoe } from './lora-moe.js';
+export { Lora } from './lora.js';
 export type { LoraInit, LoraMoeOptions, ScalingMode } from './lora-moe.js';
+export { LoraMoe } from './lora-moe.js';
 export { matMul2d, matMulConst } from './matmul.js';
 export type { PluginBase, PluginId, PluginKind, PluginKindMap } from './plugin.js';
 export { PLUGIN_API_VERSION } from './plugin.js';
 export type { ProgressCallback, ProgressEvent } from './progress.js';
 export { ignoreProgress } from './progress.js';
-export { Registry, createRegistry } from './registry.js';
 export type { RegisterOptions } from './registry.js';
+export { createRegistry, Registry } from './registry.js';
 export { Rng } from './rng.js';
-export type { Router, RouterOptions, RouterPlugin, RoutingContext, RoutingResult } from './routing.js';
+export type {
+  Router,
+  RouterOptions,
+  RouterPlugin,
+  RoutingContext,
+  RoutingResult,
+} from './routing.js';
+export type {
+  DecodedSafetensors,
+  DecodeSafetensorsOptions,
+  SafetensorsDtype,
+  SafetensorsTensor,
+  SafetensorsTensorInput,
+  SafetensorsWriteDtype,
+} from './safetensors.js';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensorsFile,
+  writeFileAtomic,
+  writeSafetensorsFile,
+} from './safetensors.js';

@@ -93,20 +93,30 @@ export class LoraMoe implements LinearAdapter {
     const totalRank = this.totalRank;
 
     const routerBound = 1 / Math.sqrt(dIn);
-    this.routerWeight = tf.variable(
-      tf.tensor2d(rng.uniformArray(dIn * numExperts, -routerBound, routerBound), [dIn, numExperts]),
+    // Each tidy disposes an initial value, and the variable keeps its own reference to the data.
+    this.routerWeight = tf.tidy(() =>
+      tf.variable(
+        tf.tensor2d(rng.uniformArray(dIn * numExperts, -routerBound, routerBound), [dIn, numExperts]),
+      ),
     );
     const init = options.init ?? 'lora';
     if (init === 'search') {
-      this.loraA = tf.variable(tf.tensor2d(rng.normalArray(dIn * totalRank, 0, 0.02), [dIn, totalRank]));
-      this.loraB = tf.variable(tf.tensor2d(rng.normalArray(totalRank * dOut, 0, 0.02), [totalRank, dOut]));
-    } else {
-      this.loraA = tf.variable(
-        tf.tensor2d(rng.uniformArray(dIn * totalRank, -routerBound, routerBound), [dIn, totalRank]),
+      this.loraA = tf.tidy(() =>
+        tf.variable(tf.tensor2d(rng.normalArray(dIn * totalRank, 0, 0.02), [dIn, totalRank])),
       );
-      this.loraB = tf.variable(tf.zeros([totalRank, dOut]));
+      this.loraB = tf.tidy(() =>
+        tf.variable(tf.tensor2d(rng.normalArray(totalRank * dOut, 0, 0.02), [totalRank, dOut])),
+      );
+    } else {
+      this.loraA = tf.tidy(() =>
+        tf.variable(
+          tf.tensor2d(rng.uniformArray(dIn * totalRank, -routerBound, routerBound), [dIn, totalRank]),
+        ),
+      );
+      this.loraB = tf.tidy(() => tf.variable(tf.zeros([totalRank, dOut])));
     }
-    this.loraE = options.componentScale === true ? tf.variable(tf.ones([totalRank])) : undefined;
+    this.loraE =
+      options.componentScale === true ? tf.tidy(() => tf.variable(tf.ones([totalRank]))) : undefined;
 
     const segmentValues = new Float32Array(numExperts * totalRank);
     const scalingValues = new Float32Array(totalRank);
@@ -144,32 +154,35 @@ export class LoraMoe implements LinearAdapter {
     if (x.rank !== 2 || x.shape[1] !== this.dIn) {
       throw new ShapeError(`LoraMoe expects input [tokens, ${this.dIn}], received [${x.shape.join(', ')}].`);
     }
-    // Router on the raw input: dropout is not applied before the router.
-    let routerLogits: Tensor2D = matMul2d(x, this.routerWeight);
-    const bias = this.modifiers?.routerLogitBias?.();
-    if (bias !== undefined) {
-      routerLogits = tf.add(routerLogits, bias) as Tensor2D;
-    }
-    const { weights } = this.router.route(routerLogits, { training: context.training });
+    // tidy disposes the intermediates, so a call outside a caller's tidy leaks nothing.
+    return tf.tidy(() => {
+      // Router on the raw input: dropout is not applied before the router.
+      let routerLogits: Tensor2D = matMul2d(x, this.routerWeight);
+      const bias = this.modifiers?.routerLogitBias?.();
+      if (bias !== undefined) {
+        routerLogits = tf.add(routerLogits, bias) as Tensor2D;
+      }
+      const { weights } = this.router.route(routerLogits, { training: context.training });
 
-    const input =
-      context.training && this.dropout > 0
-        ? (tf.dropout(x, this.dropout, undefined, context.dropoutSeed) as Tensor2D)
-        : x;
-    const hidden = matMul2d(input, this.loraA);
+      const input =
+        context.training && this.dropout > 0
+          ? (tf.dropout(x, this.dropout, undefined, context.dropoutSeed) as Tensor2D)
+          : x;
+      const hidden = matMul2d(input, this.loraA);
 
-    let scale: tf.Tensor = this.componentScaling;
-    if (this.loraE !== undefined) {
-      scale = tf.mul(scale, this.loraE);
-    }
-    const extraScale = this.modifiers?.componentScale?.();
-    if (extraScale !== undefined) {
-      scale = tf.mul(scale, extraScale);
-    }
-    const expanded = matMulConst(weights, this.segments);
-    const gated = tf.mul(tf.mul(hidden, expanded), scale);
-    const delta = matMul2d(gated as Tensor2D, this.loraB);
-    return { delta, routerLogits, routingWeights: weights };
+      let scale: tf.Tensor = this.componentScaling;
+      if (this.loraE !== undefined) {
+        scale = tf.mul(scale, this.loraE);
+      }
+      const extraScale = this.modifiers?.componentScale?.();
+      if (extraScale !== undefined) {
+        scale = tf.mul(scale, extraScale);
+      }
+      const expanded = matMulConst(weights, this.segments);
+      const gated = tf.mul(tf.mul(hidden, expanded), scale);
+      const delta = matMul2d(gated as Tensor2D, this.loraB);
+      return { delta, routerLogits, routingWeights: weights };
+    });
   }
 
   variables(): ReadonlyMap<string, Variable> {

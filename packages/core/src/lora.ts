@@ -56,8 +56,11 @@ export class Lora implements LinearAdapter {
     this.scaling = this.alpha / rank;
     this.logger = options.logger ?? silentLogger;
     const bound = 1 / Math.sqrt(dIn);
-    this.loraA = tf.variable(tf.tensor2d(rng.uniformArray(dIn * rank, -bound, bound), [dIn, rank]));
-    this.loraB = tf.variable(tf.zeros([rank, dOut]));
+    // tidy disposes the initial values, and each variable keeps its own reference to the data.
+    this.loraA = tf.tidy(() =>
+      tf.variable(tf.tensor2d(rng.uniformArray(dIn * rank, -bound, bound), [dIn, rank])),
+    );
+    this.loraB = tf.tidy(() => tf.variable(tf.zeros([rank, dOut])));
   }
 
   get parameterCount(): number {
@@ -75,11 +78,13 @@ export class Lora implements LinearAdapter {
     if (this.merged) {
       return { delta: tf.zeros([x.shape[0], this.dOut]) };
     }
-    const input =
-      context.training && this.dropout > 0
-        ? (tf.dropout(x, this.dropout, undefined, context.dropoutSeed) as Tensor2D)
-        : x;
-    const delta = tf.mul(matMul2d(matMul2d(input, this.loraA), this.loraB), this.scaling) as Tensor2D;
+    const delta = tf.tidy(() => {
+      const input =
+        context.training && this.dropout > 0
+          ? (tf.dropout(x, this.dropout, undefined, context.dropoutSeed) as Tensor2D)
+          : x;
+      return tf.mul(matMul2d(matMul2d(input, this.loraA), this.loraB), this.scaling) as Tensor2D;
+    });
     return { delta };
   }
 

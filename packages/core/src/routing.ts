@@ -38,6 +38,12 @@ export interface RouterOptions {
   readonly numExperts: number;
   /** Experts selected per token, where the router uses a fixed count. */
   readonly topK: number;
+  /**
+   * Whether `balanceLoss` multiplies by the expert count (`n`, Switch Transformer and GuiLoMo's
+   * stage 2) or not (`none`, GuiLoMo's LLaMA-2 search code). Set by the trainer per stage;
+   * routers without a balance loss ignore it. Default `n`.
+   */
+  readonly balanceScale?: 'n' | 'none';
   /** Extra plugin-specific options from the user's config. */
   readonly params?: Readonly<Record<string, unknown>>;
 }

@@ -14,6 +14,17 @@ export const TOLERANCES = {
    * step 1e-2 carries O(h²) truncation plus float32 rounding of ~1e-7/h relative to the loss.
    */
   finiteDifference: { atol: 2e-3, rtol: 2e-2, reason: 'central differences in float32, step 1e-2' },
+  /**
+   * One float32 formula against the same formula computed another way: a float64 loop, or with
+   * its products regrouped, such as x·(W + ΔW) against x·W + x·ΔW. Values are O(1) to O(10)
+   * and each sum has fewer than 100 terms.
+   */
+  reassociated: { atol: 1e-5, rtol: 1e-5, reason: 'float32 vs float64 loop or regrouped products' },
+  /**
+   * RoPE tables computed here in float64 vs tables a PyTorch exporter computed in float32:
+   * rounding the angle (up to ~255 rad) to float32 moves sin/cos by up to ~4e-6.
+   */
+  ropeTable: { atol: 1e-5, rtol: 0, reason: 'float32 vs float64 RoPE angles up to 255 rad' },
   /** Whole-model logits through 5 decoder layers compared across code paths. */
   modelLogits: { atol: 1e-4, rtol: 1e-4, reason: 'float32 error accumulates over layers' },
 } as const;
