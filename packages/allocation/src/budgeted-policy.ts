@@ -220,7 +220,7 @@ export function createBudgetedPolicyPlugin(
           const base =
             settings.base === undefined
               ? undefined
-              : resolvePolicySpec(settings.base, settings.registry, plugins, `${ID}.base`).allocate(
+              : resolvePolicySpec(settings.base, settings.registry ?? context.policies, plugins, `${ID}.base`).allocate(
                   context,
                 );
           const targets =
@@ -260,7 +260,7 @@ function resolveBudget(
   }
   const reference = resolvePolicySpec(
     settings.budgetOf,
-    settings.registry,
+    settings.registry ?? context.policies,
     plugins,
     `${ID}.budgetOf`,
   );

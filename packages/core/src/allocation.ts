@@ -45,6 +45,14 @@ export interface AllocationContext {
    * one rank GSV per expert `[maxExperts][maxRank]`.
    */
   readonly gsv?: ReadonlyMap<string, { readonly expert: Float32Array; readonly ranks: readonly Float32Array[] }>;
+  /**
+   * Registered allocation policies, for policies that name other policies in their params
+   * (composition, budgets). Usually the application's plugin registry.
+   */
+  readonly policies?: {
+    has(kind: 'allocation', name: string): boolean;
+    get(kind: 'allocation', name: string): AllocationPolicyPlugin;
+  };
   /** Frozen weight `[dOut, dIn]` of a module, for training-free policies. */
   readonly frozenWeight?: (path: string) => Tensor2D;
 }

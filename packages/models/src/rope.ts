@@ -1,0 +1,104 @@
+import { matMulConst, ShapeError } from '@guilomo/core';
+import type { Tensor2D } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** RoPE angle tables `[seqLen, headSize / 2]`: cos and sin of `position · frequency_i`. */
+export interface RopeTables {
+  readonly cos: Float32Array;
+  readonly sin: Float32Array;
+}
+
+/**
+ * Computes RoPE tables in llama2.c's convention: pair i of a head (dimensions 2i and 2i+1)
+ * rotates by `position · θ^(-2i/headSize)` radians. Computed in float64, stored as float32.
+ */
+export function computeRopeTables(headSize: number, seqLen: number, theta = 10000): RopeTables {
+  const half = headSize / 2;
+  const cos = new Float32Array(seqLen * half);
+  const sin = new Float32Array(seqLen * half);
+  for (let position = 0; position < seqLen; position++) {
+    for (let i = 0; i < half; i++) {
+      const angle = position * theta ** ((-2 * i) / headSize);
+      cos[position * half + i] = Math.cos(angle);
+      sin[position * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/**
+ * Rotary position embedding for a projection output of `numHeads` heads laid side by side
+ * (`[tokens, numHeads · headSize]`). It owns constant tensors, so call {@link dispose} when done.
+ *
+ * The rotation is `x ⊙ cos + (x · P) ⊙ sin`, where P is a constant signed permutation that
+ * maps each pair (x₀, x₁) to (−x₁, x₀). Using a 2-D matMul for P keeps the op on the wasm
+ * fast path and gives the gradient without strided slices.
+ */
+export class RotaryEmbedding {
+  readonly width: number;
+  readonly seqLen: number;
+  /** cos per position and column `[seqLen, width]`. */
+  private readonly cosTable: Tensor2D;
+  /** sin per position and column `[seqLen, width]`. */
+  private readonly sinTable: Tensor2D;
+  /** Pair rotation `[width, width]`. */
+  private readonly rotation: Tensor2D;
+
+  constructor(tables: RopeTables, headSize: number, numHeads: number, seqLen: number) {
+    const half = headSize / 2;
+    if (tables.cos.length !== seqLen * half || tables.sin.length !== seqLen * half) {
+      throw new ShapeError(
+        `RoPE tables have ${tables.cos.length} cos and ${tables.sin.length} sin entries, ` +
+          `expected ${seqLen * half} each ([seqLen ${seqLen}, headSize/2 ${half}]).`,
+      );
+    }
+    const width = headSize * numHeads;
+    this.width = width;
+    this.seqLen = seqLen;
+    const cos = new Float32Array(seqLen * width);
+    const sin = new Float32Array(seqLen * width);
+    for (let position = 0; position < seqLen; position++) {
+      for (let column = 0; column < width; column++) {
+        const pair = Math.floor((column % headSize) / 2);
+        cos[position * width + column] = tables.cos[position * half + pair] as number;
+        sin[position * width + column] = tables.sin[position * half + pair] as number;
+      }
+    }
+    const rotation = new Float32Array(width * width);
+    for (let even = 0; even < width; even += 2) {
+      // Output column `even` takes −x[even + 1], and output column `even + 1` takes x[even].
+      rotation[(even + 1) * width + even] = -1;
+      rotation[even * width + even + 1] = 1;
+    }
+    this.cosTable = tf.keep(tf.tensor2d(cos, [seqLen, width]));
+    this.sinTable = tf.keep(tf.tensor2d(sin, [seqLen, width]));
+    this.rotation = tf.keep(tf.tensor2d(rotation, [width, width]));
+  }
+
+  /**
+   * Rotates `x` `[batch · length, width]`, whose rows are positions 0..length-1 of each batch
+   * row in turn.
+   */
+  apply(x: Tensor2D, batch: number, length: number): Tensor2D {
+    if (x.shape[0] !== batch * length || x.shape[1] !== this.width) {
+      throw new ShapeError(
+        `RoPE input must be [${batch * length}, ${this.width}], received [${x.shape.join(', ')}].`,
+      );
+    }
+    if (length > this.seqLen) {
+      throw new ShapeError(`RoPE supports ${this.seqLen} positions, received ${length}.`);
+    }
+    return tf.tidy(() => {
+      const cos = tf.tile(tf.slice(this.cosTable, [0, 0], [length, this.width]), [batch, 1]);
+      const sin = tf.tile(tf.slice(this.sinTable, [0, 0], [length, this.width]), [batch, 1]);
+      const rotated = matMulConst(x, this.rotation);
+      return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as Tensor2D;
+    });
+  }
+
+  dispose(): void {
+    this.cosTable.dispose();
+    this.sinTable.dispose();
+    this.rotation.dispose();
+  }
+}
