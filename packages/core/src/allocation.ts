@@ -44,7 +44,10 @@ export interface AllocationContext {
    * Learned GSV scores from stage 1, keyed by module path: the expert GSV `[maxExperts]` and
    * one rank GSV per expert `[maxExperts][maxRank]`.
    */
-  readonly gsv?: ReadonlyMap<string, { readonly expert: Float32Array; readonly ranks: readonly Float32Array[] }>;
+  readonly gsv?: ReadonlyMap<
+    string,
+    { readonly expert: Float32Array; readonly ranks: readonly Float32Array[] }
+  >;
   /**
    * Registered allocation policies, for policies that name other policies in their params
    * (composition, budgets). Usually the application's plugin registry.

@@ -26,7 +26,12 @@ export type { LoraOptions } from './lora.js';
 export { Lora } from './lora.js';
 export type { LoraInit, LoraMoeOptions, ScalingMode } from './lora-moe.js';
 export { LoraMoe } from './lora-moe.js';
-export { matMul2d, matMulConst } from './matmul.js';
+export {
+  isTransposedMatMulFast,
+  matMul2d,
+  matMulConst,
+  setTransposedMatMulFast,
+} from './matmul.js';
 export type { PluginBase, PluginId, PluginKind, PluginKindMap } from './plugin.js';
 export { PLUGIN_API_VERSION } from './plugin.js';
 export type { ProgressCallback, ProgressEvent } from './progress.js';

@@ -66,7 +66,11 @@ function buildLogger(
     if (sink === undefined || LEVEL_ORDER[recordLevel] > LEVEL_ORDER[level]) {
       return;
     }
-    sink(fields === undefined ? { level: recordLevel, prefix, message } : { level: recordLevel, prefix, message, fields });
+    sink(
+      fields === undefined
+        ? { level: recordLevel, prefix, message }
+        : { level: recordLevel, prefix, message, fields },
+    );
   };
   return {
     level,

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterContext, AdapterOutput, LinearAdapter, LoraMoeModifiers } from './adapter.js';
 import { ConfigError, ShapeError } from './errors.js';
 import { matMul2d, matMulConst } from './matmul.js';
@@ -96,7 +96,10 @@ export class LoraMoe implements LinearAdapter {
     // Each tidy disposes an initial value, and the variable keeps its own reference to the data.
     this.routerWeight = tf.tidy(() =>
       tf.variable(
-        tf.tensor2d(rng.uniformArray(dIn * numExperts, -routerBound, routerBound), [dIn, numExperts]),
+        tf.tensor2d(rng.uniformArray(dIn * numExperts, -routerBound, routerBound), [
+          dIn,
+          numExperts,
+        ]),
       ),
     );
     const init = options.init ?? 'lora';
@@ -110,13 +113,18 @@ export class LoraMoe implements LinearAdapter {
     } else {
       this.loraA = tf.tidy(() =>
         tf.variable(
-          tf.tensor2d(rng.uniformArray(dIn * totalRank, -routerBound, routerBound), [dIn, totalRank]),
+          tf.tensor2d(rng.uniformArray(dIn * totalRank, -routerBound, routerBound), [
+            dIn,
+            totalRank,
+          ]),
         ),
       );
       this.loraB = tf.tidy(() => tf.variable(tf.zeros([totalRank, dOut])));
     }
     this.loraE =
-      options.componentScale === true ? tf.tidy(() => tf.variable(tf.ones([totalRank]))) : undefined;
+      options.componentScale === true
+        ? tf.tidy(() => tf.variable(tf.ones([totalRank])))
+        : undefined;
 
     const segmentValues = new Float32Array(numExperts * totalRank);
     const scalingValues = new Float32Array(totalRank);
@@ -152,7 +160,9 @@ export class LoraMoe implements LinearAdapter {
 
   forward(x: Tensor2D, context: AdapterContext): AdapterOutput {
     if (x.rank !== 2 || x.shape[1] !== this.dIn) {
-      throw new ShapeError(`LoraMoe expects input [tokens, ${this.dIn}], received [${x.shape.join(', ')}].`);
+      throw new ShapeError(
+        `LoraMoe expects input [tokens, ${this.dIn}], received [${x.shape.join(', ')}].`,
+      );
     }
     // tidy disposes the intermediates, so a call outside a caller's tidy leaks nothing.
     return tf.tidy(() => {
@@ -208,7 +218,10 @@ export class LoraMoe implements LinearAdapter {
       for (const rank of this.ranks) {
         const A = tf.transpose(tf.slice(this.loraA, [0, offset], [this.dIn, rank])) as Tensor2D;
         const B = tf.transpose(tf.slice(this.loraB, [offset, 0], [rank, this.dOut])) as Tensor2D;
-        const E = this.loraE === undefined ? undefined : (tf.slice(this.loraE, [offset], [rank]) as Tensor1D);
+        const E =
+          this.loraE === undefined
+            ? undefined
+            : (tf.slice(this.loraE, [offset], [rank]) as Tensor1D);
         experts.push(E === undefined ? { A, B } : { A, B, E });
         offset += rank;
       }

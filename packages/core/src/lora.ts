@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Variable } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterContext, AdapterOutput, LinearAdapter } from './adapter.js';
 import { ConfigError, NumericError, ShapeError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -73,7 +73,9 @@ export class Lora implements LinearAdapter {
 
   forward(x: Tensor2D, context: AdapterContext): AdapterOutput {
     if (x.rank !== 2 || x.shape[1] !== this.dIn) {
-      throw new ShapeError(`Lora expects input [tokens, ${this.dIn}], received [${x.shape.join(', ')}].`);
+      throw new ShapeError(
+        `Lora expects input [tokens, ${this.dIn}], received [${x.shape.join(', ')}].`,
+      );
     }
     if (this.merged) {
       return { delta: tf.zeros([x.shape[0], this.dOut]) };
@@ -99,14 +101,18 @@ export class Lora implements LinearAdapter {
    */
   merge(weight: Tensor2D): Tensor2D {
     if (this.merged) {
-      this.logger.warn('Lora.merge called on an adapter that is already merged; returning the weight unchanged.');
+      this.logger.warn(
+        'Lora.merge called on an adapter that is already merged; returning the weight unchanged.',
+      );
       return tf.clone(weight);
     }
     const merged = tf.tidy(() => tf.add(weight, this.deltaWeight()) as Tensor2D);
     const finite = tf.tidy(() => tf.all(tf.isFinite(merged)).dataSync()[0]);
     if (finite !== 1) {
       merged.dispose();
-      throw new NumericError('Lora.merge produced non-finite values: the adapter weights contain NaN or Inf.');
+      throw new NumericError(
+        'Lora.merge produced non-finite values: the adapter weights contain NaN or Inf.',
+      );
     }
     this.merged = true;
     return merged;
@@ -115,7 +121,9 @@ export class Lora implements LinearAdapter {
   /** Returns `weight − ΔW` and marks the adapter as unmerged. Warns if it was not merged. */
   unmerge(weight: Tensor2D): Tensor2D {
     if (!this.merged) {
-      this.logger.warn('Lora.unmerge called on an adapter that is not merged; returning the weight unchanged.');
+      this.logger.warn(
+        'Lora.unmerge called on an adapter that is not merged; returning the weight unchanged.',
+      );
       return tf.clone(weight);
     }
     this.merged = false;

@@ -28,7 +28,10 @@ export class Registry<M extends { [K in keyof M]: PluginBase } = PluginKindMap> 
   constructor(private readonly logger: Logger = silentLogger) {}
 
   /** Registers a plugin. A duplicate id is an error unless `options.override` is set. */
-  register<K extends keyof M & string>(plugin: M[K] & { readonly kind: K }, options: RegisterOptions = {}): void {
+  register<K extends keyof M & string>(
+    plugin: M[K] & { readonly kind: K },
+    options: RegisterOptions = {},
+  ): void {
     validatePlugin(plugin);
     const id = `${plugin.kind}:${plugin.name}`;
     if (this.plugins.has(id)) {
@@ -47,7 +50,10 @@ export class Registry<M extends { [K in keyof M]: PluginBase } = PluginKindMap> 
     const plugin = this.plugins.get(`${kind}:${name}`);
     if (plugin === undefined) {
       const known = this.list(kind);
-      const hint = known.length === 0 ? `No plugin of kind \`${kind}\` is registered.` : `Registered: ${known.join(', ')}.`;
+      const hint =
+        known.length === 0
+          ? `No plugin of kind \`${kind}\` is registered.`
+          : `Registered: ${known.join(', ')}.`;
       throw new RegistryError(`Plugin \`${kind}:${name}\` is not registered. ${hint}`);
     }
     return plugin as M[K];
@@ -89,7 +95,9 @@ function validatePlugin(plugin: PluginBase): void {
     throw new RegistryError(`A plugin must be an object, received ${String(plugin)}.`);
   }
   if (typeof plugin.kind !== 'string' || !ID_PATTERN.test(plugin.kind)) {
-    throw new RegistryError(`Plugin kind ${JSON.stringify(plugin.kind)} is invalid: use kebab-case, such as \`router\`.`);
+    throw new RegistryError(
+      `Plugin kind ${JSON.stringify(plugin.kind)} is invalid: use kebab-case, such as \`router\`.`,
+    );
   }
   if (typeof plugin.name !== 'string' || !ID_PATTERN.test(plugin.name)) {
     throw new RegistryError(

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ToleranceName } from './tolerances.js';
 import { TOLERANCES } from './tolerances.js';
 
-export { TOLERANCES } from './tolerances.js';
 export type { ToleranceName } from './tolerances.js';
+export { TOLERANCES } from './tolerances.js';
 
 /** Backends the test suites run on. Both ship inside npm packages and need no native code. */
 export const TEST_BACKENDS = ['cpu', 'wasm'] as const;
@@ -37,9 +37,13 @@ export function expectClose(
   const a = actual instanceof tf.Tensor ? actual.dataSync() : actual;
   const e = expected instanceof tf.Tensor ? expected.dataSync() : expected;
   if (actual instanceof tf.Tensor && expected instanceof tf.Tensor) {
-    const same = actual.shape.length === expected.shape.length && actual.shape.every((d, i) => d === expected.shape[i]);
+    const same =
+      actual.shape.length === expected.shape.length &&
+      actual.shape.every((d, i) => d === expected.shape[i]);
     if (!same) {
-      throw new Error(`Shape mismatch: actual [${actual.shape.join(', ')}], expected [${expected.shape.join(', ')}].`);
+      throw new Error(
+        `Shape mismatch: actual [${actual.shape.join(', ')}], expected [${expected.shape.join(', ')}].`,
+      );
     }
   }
   if (a.length !== e.length) {
@@ -66,6 +70,8 @@ export async function expectNoLeaks(fn: () => unknown | Promise<unknown>): Promi
   await fn();
   const after = tf.memory().numTensors;
   if (after !== before) {
-    throw new Error(`Tensor leak: ${after - before} tensors left alive (before ${before}, after ${after}).`);
+    throw new Error(
+      `Tensor leak: ${after - before} tensors left alive (before ${before}, after ${after}).`,
+    );
   }
 }

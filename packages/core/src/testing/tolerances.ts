@@ -6,9 +6,17 @@ export const TOLERANCES = {
   /** Values computed twice by the same float32 ops: only reduction order differs. */
   exact: { atol: 1e-6, rtol: 1e-6, reason: 'same float32 ops; reduction order only' },
   /** Published test vectors given to six or seven significant digits. */
-  testVector: { atol: 1e-6, rtol: 1e-5, reason: 'reference values printed with 6-7 significant digits' },
+  testVector: {
+    atol: 1e-6,
+    rtol: 1e-5,
+    reason: 'reference values printed with 6-7 significant digits',
+  },
   /** cpu vs wasm backends: XNNPACK reorders float32 sums inside matMul. */
-  crossBackend: { atol: 1e-5, rtol: 1e-4, reason: 'XNNPACK matMul sums in another order than the cpu loop' },
+  crossBackend: {
+    atol: 1e-5,
+    rtol: 1e-4,
+    reason: 'XNNPACK matMul sums in another order than the cpu loop',
+  },
   /**
    * Analytic gradient vs central finite differences in float32: the difference quotient with
    * step 1e-2 carries O(h²) truncation plus float32 rounding of ~1e-7/h relative to the loss.
