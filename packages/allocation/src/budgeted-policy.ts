@@ -220,9 +220,12 @@ export function createBudgetedPolicyPlugin(
           const base =
             settings.base === undefined
               ? undefined
-              : resolvePolicySpec(settings.base, settings.registry ?? context.policies, plugins, `${ID}.base`).allocate(
-                  context,
-                );
+              : resolvePolicySpec(
+                  settings.base,
+                  settings.registry ?? context.policies,
+                  plugins,
+                  `${ID}.base`,
+                ).allocate(context);
           const targets =
             base === undefined
               ? targetsFromGsv(context, limits)

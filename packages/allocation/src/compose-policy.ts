@@ -123,8 +123,18 @@ export function createComposePolicyPlugin(
         allocate(context) {
           checkContext(context, ID);
           const plugins = builtins();
-          const expertPolicy = resolvePolicySpec(expertSpec, registry ?? context.policies, plugins, `${ID}.experts`);
-          const rankPolicy = resolvePolicySpec(rankSpec, registry ?? context.policies, plugins, `${ID}.ranks`);
+          const expertPolicy = resolvePolicySpec(
+            expertSpec,
+            registry ?? context.policies,
+            plugins,
+            `${ID}.experts`,
+          );
+          const rankPolicy = resolvePolicySpec(
+            rankSpec,
+            registry ?? context.policies,
+            plugins,
+            `${ID}.ranks`,
+          );
           return composeAllocations(
             expertPolicy.allocate(context),
             rankPolicy.allocate(context),
