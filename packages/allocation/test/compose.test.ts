@@ -97,6 +97,27 @@ describe('allocation:compose', () => {
     expect(allocation.modules[3]?.ranks).toEqual([7, 2, 3, 3, 3]);
   });
 
+  it('resolves user plugins through context.policies', () => {
+    const registry = createRegistry();
+    registry.register({
+      kind: 'allocation',
+      name: 'fours',
+      apiVersion: PLUGIN_API_VERSION,
+      create: () => ({
+        id: 'allocation:fours',
+        allocate: (ctx) => ({
+          modules: ctx.modules.map((m) => ({ path: m.path, ranks: [4, 4, 4], topK: 2 })),
+        }),
+      }),
+    });
+    const policy = composePolicyPlugin.create({
+      experts: { policy: 'uniform', params: { experts: 2, rank: 1 } },
+      ranks: { policy: 'fours' },
+    });
+    const allocation = policy.allocate({ ...context, policies: registry });
+    expect(allocation.modules[0]?.ranks).toEqual([4, 4]);
+  });
+
   it('names an unknown policy', () => {
     const run = () =>
       composePolicyPlugin
