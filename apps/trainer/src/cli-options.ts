@@ -10,8 +10,8 @@ export const COMMAND_SECTIONS: Readonly<Record<string, readonly string[]>> = {
   train: ['run', 'model', 'data', 'adapter', 'train'],
   eval: ['run', 'model', 'data', 'adapter', 'eval'],
   run: ['run', 'model', 'data', 'adapter', 'search', 'allocation', 'train', 'eval'],
-  compare: ['run', 'model', 'data', 'adapter', 'search', 'train', 'eval'],
-  bench: ['run'],
+  compare: ['run', 'model', 'data', 'adapter', 'search', 'train', 'eval', 'compare'],
+  bench: ['run', 'bench'],
 };
 
 /** Converts a config path such as `search.innerLr` to its flag, `--search-inner-lr`. */
@@ -32,8 +32,8 @@ export function addConfigOptions(command: Command, sections: readonly string[]):
     if (!sections.includes(path.split('.')[0] as string)) {
       continue;
     }
-    const placeholder = spec.type === 'bool' ? '<true|false>' : spec.type === 'enum' ? `<${spec.values.join('|')}>` : `<${'unit' in spec && spec.unit !== undefined ? spec.unit : spec.type}>`;
-    const defaultText = spec.type === 'list' ? spec.default.join(',') : spec.type === 'json' ? JSON.stringify(spec.default) : String(spec.default);
+    const placeholder = spec.type === 'bool' ? '<true|false>' : spec.type === 'enum' ? `<${spec.values.join('|')}>` : spec.type === 'jsonList' ? '<names|json>' : `<${'unit' in spec && spec.unit !== undefined ? spec.unit : spec.type}>`;
+    const defaultText = spec.type === 'list' ? spec.default.join(',') : spec.type === 'json' || spec.type === 'jsonList' ? JSON.stringify(spec.default) : String(spec.default);
     const unit = 'unit' in spec && spec.unit !== undefined && spec.unit !== 'path' ? ` (${spec.unit})` : '';
     command.addOption(new Option(`${flagOf(path)} ${placeholder}`, `${spec.help}${unit}. Default: ${defaultText === '' ? '(empty)' : defaultText}`));
   }

@@ -2,12 +2,16 @@
 import { Command, Option } from 'commander';
 import { GuiLoMoError, createLogger } from '@guilomo/core';
 import type { Logger } from '@guilomo/core';
+import { formatBenchMarkdown } from './bench/report.js';
+import { runBench } from './bench/run-bench.js';
 import { COMMAND_SECTIONS, addConfigOptions, readConfigFlags } from './cli-options.js';
+import { commandCompare } from './compare/compare.js';
 import { readConfigFile, resolveConfig } from './config/resolve-config.js';
 import type { ResolvedConfig } from './config/types.js';
 import { commandAllocate, commandEval, commandRun, commandSearch, commandTrain } from './pipeline.js';
 import type { Session } from './session.js';
 import { openSession } from './session.js';
+import { RunStopped } from './stop-after.js';
 import { ConsoleOutput } from './ui/console.js';
 import type { OutputMode } from './ui/console.js';
 
@@ -51,6 +55,12 @@ function defineCommand(name: string, description: string, action: (session: Sess
       }
     } catch (error) {
       output.stopBar();
+      if (error instanceof RunStopped) {
+        // A requested stop is not a failure, because its checkpoint is written and --resume continues from it.
+        logger.warn(error.message);
+        output.result(name, { stopped: error.phase, step: error.step, total: error.total });
+        return;
+      }
       reportError(error, logger);
       process.exitCode = 1;
     }
@@ -71,6 +81,30 @@ defineCommand('train', 'Stage 2: train a fresh LoRA-MoE with the run folder\'s a
 });
 defineCommand('eval', 'Evaluate the run folder\'s trained adapters (or the base model) on the task', async (session) => commandEval(session));
 defineCommand('run', 'Run search, allocate, train and eval in sequence, then write the report', async (session) => commandRun(session));
+defineCommand(
+  'compare',
+  'Run each compare.rows method on each compare.tasks task with compare.seeds seeds (stage 2, plus the search where a policy needs GSVs), then write compare-results.{md,csv,json}',
+  async (session) => {
+    const summary = await commandCompare(session);
+    if (summary.failed > 0) {
+      process.exitCode = 1;
+    }
+    return { cells: summary.cells, computed: summary.computed, reused: summary.reused, failed: summary.failed, results: summary.results };
+  },
+  { withoutData: true },
+);
+defineCommand(
+  'bench',
+  'Time the stage-2 training step, the first-order and DARTS search steps (next to the PyTorch reference when available), expert scaling and evaluation throughput on random tokens; writes bench-results.{json,md}',
+  async (session, output) => {
+    const report = await runBench(session, { command: `guilomo ${process.argv.slice(2).join(' ')}` });
+    output.stopBar();
+    output.block(formatBenchMarkdown(report));
+    const ratios = Object.fromEntries(report.steps.map((row) => [row.mode, row.ratio ?? null]));
+    return { files: report.files, tokensPerSecond: Object.fromEntries(report.steps.map((row) => [row.mode, row.ours.tokensPerSecond])), ratioToPyTorch: ratios };
+  },
+  { withoutData: true },
+);
 
 function summarize(result: Record<string, unknown>, config: ResolvedConfig): Record<string, unknown> {
   const { predictions: _predictions, ...rest } = result;

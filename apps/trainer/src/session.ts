@@ -10,6 +10,7 @@ import { builtinRouters } from '@guilomo/routers';
 import type { ResolvedConfig } from './config/types.js';
 import { loadPluginModules } from './plugins.js';
 import { RunDir, writeJson } from './run-dir.js';
+import { checkPluginNames, resolveConfiguredTargets } from './session-checks.js';
 
 /** Everything the stages share: config, run folder, logging, registry, model and task data. */
 export interface Session {
@@ -65,6 +66,11 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   }
   options.register?.(registry);
   await loadPluginModules(registry, config.run.plugins, logger.child('plugins'));
+  checkPluginNames(registry, config);
+
+  // The data loads before the model, so that a data error leaves no model tensors behind.
+  const { trainExamples, evalExamples } =
+    options.withoutData === true ? { trainExamples: [], evalExamples: [] } : await loadTaskExamples(config, logger);
 
   const defaults = defaultModelPaths();
   const { model, tokenizer } = await loadLlama2c({
@@ -72,33 +78,14 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     tokenizer: config.model.tokenizer === '' ? defaults.tokenizer : config.model.tokenizer,
     logger: logger.child('model'),
   });
-  const targets = model.resolveTargets(config.adapter.targets);
-  logger.info(`Adapting ${targets.length} modules (${config.adapter.targets.join(',')}).`);
-
-  let trainExamples: Example[] = [];
-  let evalExamples: Example[] = [];
-  if (options.withoutData !== true) {
-    const loadOptions = {
-      ...(config.data.dir === '' ? {} : { dataRoot: config.data.dir }),
-      onInvalidRow: config.data.onInvalidRow,
-    };
-    const [train, evaluation] = await Promise.all([
-      loadTask(config.data.task, 'train', loadOptions),
-      loadTask(config.data.task, 'eval', loadOptions),
-    ]);
-    for (const split of [train, evaluation]) {
-      if (split.skipped.length > 0) {
-        logger.warn(`Skipped ${split.skipped.length} malformed rows of ${config.data.task} ${split.split}.`, {
-          first: `${split.skipped[0]?.file}:${split.skipped[0]?.line} ${split.skipped[0]?.reason}`,
-        });
-      }
-    }
-    trainExamples = limit(train.examples, config.data.trainLimit);
-    evalExamples = limit(evaluation.examples, config.data.evalLimit);
-    logger.info(
-      `Task ${config.data.task}: ${trainExamples.length} training examples (of ${train.examples.length}), ${evalExamples.length} evaluation examples (of ${evaluation.examples.length}).`,
-    );
+  let targets: ModuleInfo[];
+  try {
+    targets = resolveConfiguredTargets(model, config.adapter.targets);
+  } catch (error) {
+    model.dispose();
+    throw error;
   }
+  logger.info(`Adapting ${targets.length} modules (${config.adapter.targets.join(',')}).`);
 
   return {
     config,
@@ -114,6 +101,37 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     backend: backend.name,
     resume: options.resume,
   };
+}
+
+/**
+ * Loads the training and evaluation examples of `config.data.task`, cut to `data.trainLimit` and
+ * `data.evalLimit`. Malformed rows skipped under `data.onInvalidRow = skip` are counted in a warning.
+ */
+export async function loadTaskExamples(
+  config: ResolvedConfig,
+  logger: Logger,
+): Promise<{ trainExamples: Example[]; evalExamples: Example[] }> {
+  const loadOptions = {
+    ...(config.data.dir === '' ? {} : { dataRoot: config.data.dir }),
+    onInvalidRow: config.data.onInvalidRow,
+  };
+  const [train, evaluation] = await Promise.all([
+    loadTask(config.data.task, 'train', loadOptions),
+    loadTask(config.data.task, 'eval', loadOptions),
+  ]);
+  for (const split of [train, evaluation]) {
+    if (split.skipped.length > 0) {
+      logger.warn(`Skipped ${split.skipped.length} malformed rows of ${config.data.task} ${split.split}.`, {
+        first: `${split.skipped[0]?.file}:${split.skipped[0]?.line} ${split.skipped[0]?.reason}`,
+      });
+    }
+  }
+  const trainExamples = limit(train.examples, config.data.trainLimit);
+  const evalExamples = limit(evaluation.examples, config.data.evalLimit);
+  logger.info(
+    `Task ${config.data.task}: ${trainExamples.length} training examples (of ${train.examples.length}), ${evalExamples.length} evaluation examples (of ${evaluation.examples.length}).`,
+  );
+  return { trainExamples, evalExamples };
 }
 
 function limit<T>(items: readonly T[], count: number): T[] {

@@ -1,3 +1,4 @@
+import { leanVariableGrads } from '@guilomo/core';
 import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -8,12 +9,13 @@ export interface LossGradients {
 }
 
 /**
- * Computes `loss()` and its gradients with respect to `variables` with `tf.variableGrads`,
- * which does not accumulate into earlier results. A variable that the loss does not reach
- * gets a zero gradient. The caller owns the returned tensors.
+ * Computes `loss()` and its gradients with respect to `variables` with `leanVariableGrads`
+ * (the result of `tf.variableGrads` with a lower memory peak), which does not accumulate into
+ * earlier results. A variable that the loss does not reach gets a zero gradient. The caller
+ * owns the returned tensors.
  */
 export function gradientsOf(loss: () => Scalar, variables: readonly Variable[]): LossGradients {
-  const { value, grads } = tf.variableGrads(loss, [...variables]);
+  const { value, grads } = leanVariableGrads(loss, variables);
   const ordered = variables.map((variable) => grads[variable.name] ?? tf.zerosLike(variable));
   return { value, grads: ordered };
 }

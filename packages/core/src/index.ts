@@ -20,6 +20,8 @@ export {
   RegistryError,
   ShapeError,
 } from './errors.js';
+export { seededDropout } from './dropout.js';
+export { leanVariableGrads } from './lean-gradients.js';
 export type { LogFields, Logger, LoggerOptions, LogLevel, LogRecord, LogSink } from './logger.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { LoraOptions } from './lora.js';

@@ -1,5 +1,6 @@
 import type { Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
+import { seededDropout } from './dropout.js';
 import type { AdapterContext, AdapterOutput, LinearAdapter, LoraMoeModifiers } from './adapter.js';
 import { ConfigError, ShapeError } from './errors.js';
 import { matMul2d, matMulConst } from './matmul.js';
@@ -176,7 +177,7 @@ export class LoraMoe implements LinearAdapter {
 
       const input =
         context.training && this.dropout > 0
-          ? (tf.dropout(x, this.dropout, undefined, context.dropoutSeed) as Tensor2D)
+          ? seededDropout(x, this.dropout, context.dropoutSeed)
           : x;
       const hidden = matMul2d(input, this.loraA);
 

@@ -1,5 +1,6 @@
 import type { Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
+import { seededDropout } from './dropout.js';
 import type { AdapterContext, AdapterOutput, LinearAdapter } from './adapter.js';
 import { ConfigError, NumericError, ShapeError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -83,7 +84,7 @@ export class Lora implements LinearAdapter {
     const delta = tf.tidy(() => {
       const input =
         context.training && this.dropout > 0
-          ? (tf.dropout(x, this.dropout, undefined, context.dropoutSeed) as Tensor2D)
+          ? seededDropout(x, this.dropout, context.dropoutSeed)
           : x;
       return tf.mul(matMul2d(matMul2d(input, this.loraA), this.loraB), this.scaling) as Tensor2D;
     });

@@ -1,11 +1,17 @@
 import type { Logger } from '@guilomo/core';
-import { ConfigError, formatValue, silentLogger } from '@guilomo/core';
+import { ConfigError, formatValue, setTransposedMatMulFast, silentLogger } from '@guilomo/core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import {
   _FusedMatMul,
   BatchMatMul,
+  Cast,
   getKernel,
+  Identity,
+  Mean,
   registerKernel,
+  Slice,
+  SplitV,
+  Sum,
   Transpose,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
@@ -15,6 +21,9 @@ import type { SupportedBackend } from './backend-access.js';
 import { SUPPORTED_BACKENDS } from './backend-access.js';
 import { createBatchMatMulKernel } from './batch-matmul-kernel.js';
 import { createFusedMatMulKernel } from './fused-matmul-kernel.js';
+import { createReduceKernel } from './reduce-kernels.js';
+import { createCastKernel, createIdentityKernel } from './shared-buffer-kernels.js';
+import { createSliceKernel, createSplitVKernel } from './slice-kernels.js';
 import { createTransposeKernel } from './transpose-kernel.js';
 
 /** Options of {@link registerOpenBlasKernels}. */
@@ -44,19 +53,28 @@ export interface OpenBlasRegistration {
   readonly skipped: SkippedBackend[];
 }
 
+type KernelFactory = (addon: OpenBlasAddon, backend: SupportedBackend, stock: KernelFunc) => KernelFunc;
+
 /**
- * Kernels that this package replaces. tf.matMul runs BatchMatMul, tf.fused.matMul runs
- * _FusedMatMul, and tf.transpose runs Transpose (a tiled copy in the addon, not a BLAS call).
+ * Kernels that this package replaces, with the backends they apply to. tf.matMul runs
+ * BatchMatMul, tf.fused.matMul runs _FusedMatMul, and tf.transpose runs Transpose (a tiled copy
+ * in the addon, not a BLAS call). On wasm, Identity and same-dtype Cast share the input's buffer
+ * instead of copying it, as the cpu backend's stock kernels already do, Sum and Mean over axes
+ * that are not innermost transpose with the addon before the stock reduction, and Slice and
+ * SplitV copy float32 boxes directly between tensor buffers.
  */
 const KERNEL_FACTORIES: ReadonlyArray<
-  readonly [
-    string,
-    (addon: OpenBlasAddon, backend: SupportedBackend, stock: KernelFunc) => KernelFunc,
-  ]
+  readonly [string, KernelFactory, readonly SupportedBackend[]]
 > = [
-  [BatchMatMul, createBatchMatMulKernel],
-  [_FusedMatMul, createFusedMatMulKernel],
-  [Transpose, createTransposeKernel],
+  [BatchMatMul, createBatchMatMulKernel, SUPPORTED_BACKENDS],
+  [_FusedMatMul, createFusedMatMulKernel, SUPPORTED_BACKENDS],
+  [Transpose, createTransposeKernel, SUPPORTED_BACKENDS],
+  [Identity, createIdentityKernel, ['wasm']],
+  [Cast, createCastKernel, ['wasm']],
+  [Sum, createReduceKernel, ['wasm']],
+  [Mean, createReduceKernel, ['wasm']],
+  [Slice, createSliceKernel, ['wasm']],
+  [SplitV, createSplitVKernel, ['wasm']],
 ];
 
 interface Replacement {
@@ -98,7 +116,7 @@ function replaceKernel(
   addon: OpenBlasAddon,
   backend: SupportedBackend,
   kernelName: string,
-  factory: (addon: OpenBlasAddon, backend: SupportedBackend, stock: KernelFunc) => KernelFunc,
+  factory: KernelFactory,
 ): string | undefined {
   const key = `${backend}/${kernelName}`;
   const current = getKernel(kernelName, backend);
@@ -120,14 +138,22 @@ function replaceKernel(
   unregisterKernel(kernelName, backend);
   registerKernel(replacement);
   replacements.set(key, { stock: current, replacement });
+  if (kernelName === BatchMatMul) {
+    // The sgemm kernel takes transpose flags at full speed, so matMul gradients can skip copies.
+    setTransposedMatMulFast(backend, true);
+  }
   return undefined;
 }
 
 /**
  * Replaces the BatchMatMul and _FusedMatMul kernels of the wasm and cpu backends with versions
  * that call OpenBLAS sgemm on the tensors' memory in place, and their Transpose kernel with a
- * tiled copy for permutations that swap two adjacent axes. Inputs that the new kernels do not
- * handle (non-float32, empty dimensions, other permutations) still run the stock kernels.
+ * tiled copy for permutations that swap two adjacent axes. On wasm it also replaces Identity and
+ * Cast with versions that share the input's buffer when no conversion is needed, which removes
+ * the copies the gradient tape makes of saved tensors, Sum and Mean with the addon's transpose
+ * when the reduced axes are not innermost, and Slice and SplitV with direct copies. Inputs that
+ * the new kernels do not handle (non-float32, empty dimensions, other permutations) still run
+ * the stock kernels.
  * Calling it again is safe.
  *
  * When the addon is not built or does not load, this logs one info line and registers nothing
@@ -153,7 +179,10 @@ export function registerOpenBlasKernels(options: OpenBlasKernelOptions = {}): Op
   const registered: string[] = [];
   const skipped: SkippedBackend[] = [];
   for (const backend of backends) {
-    for (const [kernelName, factory] of KERNEL_FACTORIES) {
+    for (const [kernelName, factory, kernelBackends] of KERNEL_FACTORIES) {
+      if (!kernelBackends.includes(backend)) {
+        continue;
+      }
       const reason = replaceKernel(addon, backend, kernelName, factory);
       if (reason === undefined) {
         registered.push(`${backend}/${kernelName}`);
@@ -189,6 +218,9 @@ export function unregisterOpenBlasKernels(): string[] {
       unregisterKernel(stock.kernelName, stock.backendName);
       registerKernel(stock);
       restored.push(key);
+      if (stock.kernelName === BatchMatMul) {
+        setTransposedMatMulFast(stock.backendName, false);
+      }
     }
     replacements.delete(key);
   }

@@ -1,6 +1,6 @@
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { OpenBlasAddon } from './addon.js';
-import type { SupportedBackend } from './backend-access.js';
+import type { BackendMemory, SupportedBackend } from './backend-access.js';
 import type { KernelArgs } from './batch-matmul-kernel.js';
 import { memoryCache } from './batch-matmul-kernel.js';
 
@@ -45,6 +45,46 @@ export function adjacentSwap(
 }
 
 /**
+ * Transposes the float32 tensor `x` by `perm` with the addon's tiled copy into a new tensor, or
+ * returns undefined when `perm` does not swap two adjacent axes, a dimension is empty, or `x` is
+ * not reachable in place.
+ */
+export function transposeAdjacentSwap(
+  addon: OpenBlasAddon,
+  memory: BackendMemory,
+  x: TensorInfo,
+  perm: readonly number[],
+): TensorInfo | undefined {
+  const swap = adjacentSwap(x.shape, perm);
+  if (swap === undefined || swap.outer * swap.rows * swap.cols * swap.inner === 0) {
+    return undefined;
+  }
+  // Allocate first: on wasm the allocation may grow the heap and detach older views.
+  const out = memory.allocate(swap.outShape);
+  const input = memory.read(x);
+  if (input === undefined) {
+    memory.dispose(out.info);
+    return undefined;
+  }
+  try {
+    addon.transposeBlocks(
+      swap.outer,
+      swap.rows,
+      swap.cols,
+      swap.inner,
+      input.array,
+      input.offset,
+      out.array,
+      out.offset,
+    );
+  } catch (error) {
+    memory.dispose(out.info);
+    throw error;
+  }
+  return out.info;
+}
+
+/**
  * Creates a Transpose kernel function that copies with a tiled loop in the addon when the
  * permutation swaps two adjacent axes of a float32 tensor, and calls `stock` otherwise. The stock
  * 2-D transpose of tfjs-backend-wasm 4.22 moves about 0.2-0.5 GB/s, which makes it the largest
@@ -63,32 +103,6 @@ export function createTransposeKernel(
     if (x === undefined || x.dtype !== 'float32' || !Array.isArray(perm) || memory === undefined) {
       return stock(args);
     }
-    const swap = adjacentSwap(x.shape, perm as number[]);
-    if (swap === undefined || swap.outer * swap.rows * swap.cols * swap.inner === 0) {
-      return stock(args);
-    }
-    // Allocate first: on wasm the allocation may grow the heap and detach older views.
-    const out = memory.allocate(swap.outShape);
-    const input = memory.read(x);
-    if (input === undefined) {
-      memory.dispose(out.info);
-      return stock(args);
-    }
-    try {
-      addon.transposeBlocks(
-        swap.outer,
-        swap.rows,
-        swap.cols,
-        swap.inner,
-        input.array,
-        input.offset,
-        out.array,
-        out.offset,
-      );
-    } catch (error) {
-      memory.dispose(out.info);
-      throw error;
-    }
-    return out.info;
+    return transposeAdjacentSwap(addon, memory, x, perm as number[]) ?? stock(args);
   };
 }

@@ -1,5 +1,5 @@
 import type { LogRecord } from '@guilomo/core';
-import { ConfigError, createLogger } from '@guilomo/core';
+import { ConfigError, createLogger, isTransposedMatMulFast } from '@guilomo/core';
 import { expectNoLeaks, useBackend } from '@guilomo/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -59,6 +59,12 @@ describe.skipIf(!addon.available)(`registerOpenBlasKernels with the addon${suffi
       'wasm/BatchMatMul',
       'wasm/_FusedMatMul',
       'wasm/Transpose',
+      'wasm/Identity',
+      'wasm/Cast',
+      'wasm/Sum',
+      'wasm/Mean',
+      'wasm/Slice',
+      'wasm/SplitV',
       'cpu/BatchMatMul',
       'cpu/_FusedMatMul',
       'cpu/Transpose',
@@ -87,17 +93,26 @@ describe.skipIf(!addon.available)(`registerOpenBlasKernels with the addon${suffi
       const stockMatMul = tf.getKernel('BatchMatMul', backend);
       const stockFused = tf.getKernel('_FusedMatMul', backend);
       const stockTranspose = tf.getKernel('Transpose', backend);
+      const stockIdentity = tf.getKernel('Identity', backend);
+      const stockCast = tf.getKernel('Cast', backend);
       registerOpenBlasKernels({ backends: [backend] });
       expect(tf.getKernel('BatchMatMul', backend)).not.toBe(stockMatMul);
+      expect(isTransposedMatMulFast(backend)).toBe(true);
       const restored = unregisterOpenBlasKernels();
+      expect(isTransposedMatMulFast(backend)).toBe(false);
+      const wasmOnly = ['Identity', 'Cast', 'Sum', 'Mean', 'Slice', 'SplitV'].map((name) => `${backend}/${name}`);
+      const wasmKernels = backend === 'wasm' ? wasmOnly : [];
       expect(restored).toEqual([
         `${backend}/BatchMatMul`,
         `${backend}/_FusedMatMul`,
         `${backend}/Transpose`,
+        ...wasmKernels,
       ]);
       expect(tf.getKernel('BatchMatMul', backend)).toBe(stockMatMul);
       expect(tf.getKernel('_FusedMatMul', backend)).toBe(stockFused);
       expect(tf.getKernel('Transpose', backend)).toBe(stockTranspose);
+      expect(tf.getKernel('Identity', backend)).toBe(stockIdentity);
+      expect(tf.getKernel('Cast', backend)).toBe(stockCast);
     },
   );
 

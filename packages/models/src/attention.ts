@@ -2,7 +2,8 @@ import type { ProjectionName } from '@guilomo/core';
 import { matMulConst } from '@guilomo/core';
 import type { Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { RotaryEmbedding } from './rope.js';
+import { addSameShape } from './add-same-shape.js';
+import type { RopeBatchTables, RotaryEmbedding } from './rope.js';
 
 /**
  * Additive score bias of masked positions. Large and finite, so that a row whose keys are all
@@ -18,6 +19,10 @@ export interface AttentionSetup {
   readonly headSize: number;
   readonly queryRope: RotaryEmbedding;
   readonly keyRope: RotaryEmbedding;
+  /** `queryRope`'s cos and sin tables for this batch and length. */
+  readonly queryTables: RopeBatchTables;
+  /** `keyRope`'s cos and sin tables for this batch and length. */
+  readonly keyTables: RopeBatchTables;
   /**
    * Constant `[kvDim, dim]` 0/1 matrix that copies each key/value head to the query heads of
    * its group. Undefined when every query head has its own key/value head.
@@ -60,16 +65,23 @@ export function attentionScoreBias(
   length: number,
   keyMask: ArrayLike<number> | undefined,
 ): Tensor3D {
-  const values = new Float32Array(batch * numHeads * length * length);
+  const block = length * length;
+  const values = new Float32Array(batch * numHeads * block);
+  // One [length, length] block per batch row, copied to each of its heads.
   for (let b = 0; b < batch; b++) {
-    for (let head = 0; head < numHeads; head++) {
-      const base = (b * numHeads + head) * length * length;
+    const base = b * numHeads * block;
+    if (b === 0 || keyMask !== undefined) {
       for (let t = 0; t < length; t++) {
         for (let s = 0; s < length; s++) {
           const masked = s > t || (keyMask !== undefined && keyMask[b * length + s] === 0);
           values[base + t * length + s] = masked ? MASKED_SCORE : 0;
         }
       }
+    } else {
+      values.copyWithin(base, 0, block);
+    }
+    for (let head = 1; head < numHeads; head++) {
+      values.copyWithin(base + head * block, base, base + block);
     }
   }
   return tf.tensor3d(values, [batch * numHeads, length, length]);
@@ -103,8 +115,8 @@ function mergeHeads(x: Tensor3D, setup: AttentionSetup): Tensor2D {
  */
 export function selfAttention(x: Tensor2D, project: ProjectFn, setup: AttentionSetup): Tensor2D {
   const { batch, length, headSize } = setup;
-  const query = setup.queryRope.apply(project('q', x), batch, length);
-  let key = setup.keyRope.apply(project('k', x), batch, length);
+  const query = setup.queryRope.apply(project('q', x), batch, length, setup.queryTables);
+  let key = setup.keyRope.apply(project('k', x), batch, length, setup.keyTables);
   let value = project('v', x);
   if (setup.kvRepeat !== undefined) {
     key = matMulConst(key, setup.kvRepeat);
@@ -114,7 +126,7 @@ export function selfAttention(x: Tensor2D, project: ProjectFn, setup: AttentionS
   const queryHeads = tf.mul(splitHeads(query, setup), 1 / Math.sqrt(headSize)) as Tensor3D;
   const keyHeads = splitHeads(key, setup);
   const valueHeads = splitHeads(value, setup);
-  const scores = tf.add(tf.matMul(queryHeads, keyHeads, false, true), setup.scoreBias);
+  const scores = addSameShape(tf.matMul(queryHeads, keyHeads, false, true) as Tensor3D, setup.scoreBias);
   const probabilities = tf.softmax(scores) as Tensor3D;
   const context = tf.matMul(probabilities, valueHeads) as Tensor3D;
 

@@ -18,7 +18,7 @@ export type { Llama2cPaths, LoadLlama2cOptions } from './load.js';
 export { defaultModelPaths, loadLlama2c } from './load.js';
 export { nextTokenLoss } from './loss.js';
 export { listLlamaModules, modulePath, projectionShape, resolveModuleTargets } from './modules.js';
-export type { RopeTables } from './rope.js';
+export type { RopeBatchTables, RopeTables } from './rope.js';
 export { computeRopeTables, RotaryEmbedding } from './rope.js';
 export type { EncodeOptions, EncodeResult, TokenizerOptions } from './tokenizer.js';
 export {

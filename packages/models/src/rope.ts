@@ -1,11 +1,22 @@
 import { matMulConst, ShapeError } from '@guilomo/core';
 import type { Tensor2D } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
+import { addSameShape } from './add-same-shape.js';
 
 /** RoPE angle tables `[seqLen, headSize / 2]`: cos and sin of `position · frequency_i`. */
 export interface RopeTables {
   readonly cos: Float32Array;
   readonly sin: Float32Array;
+}
+
+/** cos and sin repeated for one batch shape, from {@link RotaryEmbedding.tables}. */
+export interface RopeBatchTables {
+  readonly batch: number;
+  readonly length: number;
+  /** `[batch · length, width]`. */
+  readonly cos: Tensor2D;
+  /** `[batch · length, width]`. */
+  readonly sin: Tensor2D;
 }
 
 /**
@@ -37,10 +48,10 @@ export function computeRopeTables(headSize: number, seqLen: number, theta = 1000
 export class RotaryEmbedding {
   readonly width: number;
   readonly seqLen: number;
-  /** cos per position and column `[seqLen, width]`. */
-  private readonly cosTable: Tensor2D;
-  /** sin per position and column `[seqLen, width]`. */
-  private readonly sinTable: Tensor2D;
+  /** cos per position and column, row-major `[seqLen, width]`. */
+  private readonly cosValues: Float32Array;
+  /** sin per position and column, row-major `[seqLen, width]`. */
+  private readonly sinValues: Float32Array;
   /** Pair rotation `[width, width]`. */
   private readonly rotation: Tensor2D;
 
@@ -70,35 +81,65 @@ export class RotaryEmbedding {
       rotation[(even + 1) * width + even] = -1;
       rotation[even * width + even + 1] = 1;
     }
-    this.cosTable = tf.keep(tf.tensor2d(cos, [seqLen, width]));
-    this.sinTable = tf.keep(tf.tensor2d(sin, [seqLen, width]));
+    this.cosValues = cos;
+    this.sinValues = sin;
     this.rotation = tf.keep(tf.tensor2d(rotation, [width, width]));
   }
 
   /**
-   * Rotates `x` `[batch · length, width]`, whose rows are positions 0..length-1 of each batch
-   * row in turn.
+   * Returns cos and sin for `batch` rows of `length` positions, `[batch · length, width]` each,
+   * for {@link apply}. The caller owns the tensors. Callers that rotate several inputs of one
+   * shape, such as every layer of a forward pass, create them once.
+   *
+   * The tables are repeated in JavaScript, because the wasm backend's Tile kernel is a scalar
+   * loop that took about 16 ms for one 2048 × 128 table (tfjs-backend-wasm 4.22).
    */
-  apply(x: Tensor2D, batch: number, length: number): Tensor2D {
+  tables(batch: number, length: number): RopeBatchTables {
+    this.checkLength(length);
+    const block = length * this.width;
+    const repeat = (values: Float32Array): Tensor2D => {
+      const rows = values.subarray(0, block);
+      const out = new Float32Array(batch * block);
+      for (let b = 0; b < batch; b++) {
+        out.set(rows, b * block);
+      }
+      return tf.tensor2d(out, [batch * length, this.width]);
+    };
+    return { batch, length, cos: repeat(this.cosValues), sin: repeat(this.sinValues) };
+  }
+
+  /**
+   * Rotates `x` `[batch · length, width]`, whose rows are positions 0..length-1 of each batch
+   * row in turn. `tables` from {@link tables} for the same batch and length avoids building
+   * them on each call.
+   */
+  apply(x: Tensor2D, batch: number, length: number, tables?: RopeBatchTables): Tensor2D {
     if (x.shape[0] !== batch * length || x.shape[1] !== this.width) {
       throw new ShapeError(
         `RoPE input must be [${batch * length}, ${this.width}], received [${x.shape.join(', ')}].`,
       );
     }
-    if (length > this.seqLen) {
-      throw new ShapeError(`RoPE supports ${this.seqLen} positions, received ${length}.`);
+    this.checkLength(length);
+    if (tables !== undefined && (tables.batch !== batch || tables.length !== length)) {
+      throw new ShapeError(
+        `RoPE tables are for batch ${tables.batch} and length ${tables.length}, but the input ` +
+          `has batch ${batch} and length ${length}.`,
+      );
     }
     return tf.tidy(() => {
-      const cos = tf.tile(tf.slice(this.cosTable, [0, 0], [length, this.width]), [batch, 1]);
-      const sin = tf.tile(tf.slice(this.sinTable, [0, 0], [length, this.width]), [batch, 1]);
+      const { cos, sin } = tables ?? this.tables(batch, length);
       const rotated = matMulConst(x, this.rotation);
-      return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as Tensor2D;
+      return addSameShape(tf.mul(x, cos) as Tensor2D, tf.mul(rotated, sin));
     });
   }
 
   dispose(): void {
-    this.cosTable.dispose();
-    this.sinTable.dispose();
     this.rotation.dispose();
+  }
+
+  private checkLength(length: number): void {
+    if (length > this.seqLen) {
+      throw new ShapeError(`RoPE supports ${this.seqLen} positions, received ${length}.`);
+    }
   }
 }

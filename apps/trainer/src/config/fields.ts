@@ -10,7 +10,9 @@ export type FieldSpec =
   | { readonly type: 'string'; readonly default: string; readonly help: string; readonly unit?: string }
   | { readonly type: 'bool'; readonly default: boolean; readonly help: string }
   | { readonly type: 'json'; readonly default: Readonly<Record<string, unknown>>; readonly help: string }
-  | { readonly type: 'list'; readonly default: readonly string[]; readonly help: string };
+  | { readonly type: 'list'; readonly default: readonly string[]; readonly help: string }
+  /** A list of JSON values (strings or objects), given on the command line as a JSON array or comma-separated strings. */
+  | { readonly type: 'jsonList'; readonly default: readonly unknown[]; readonly help: string };
 
 export const TASK_NAMES = ['openbookqa', 'commonsenseqa', 'scienceqa', 'mrpc', 'cola', 'rte'] as const;
 
@@ -22,6 +24,7 @@ export const CONFIG_FIELDS = {
   'run.backend': { type: 'enum', default: 'auto', values: ['auto', 'tensorflow', 'wasm', 'cpu'], help: 'TF.js backend; auto tries tfjs-node-gpu, tfjs-node, wasm, cpu' },
   'run.openblas': { type: 'bool', default: true, help: 'Use the OpenBLAS matMul kernels when @guilomo/kernels-openblas is built' },
   'run.checkpointEvery': { type: 'int', default: 10, min: 1, unit: 'steps', help: 'Checkpoint interval of search and training' },
+  'run.stopAfter': { type: 'int', default: 0, min: 0, unit: 'steps', help: 'Stop after this many steps of a phase in this invocation, with a checkpoint to continue from with --resume (0 = off)' },
   'run.plugins': { type: 'list', default: [], help: 'JavaScript modules that export plugins (routers, allocation policies) to register' },
 
   // Model
@@ -75,6 +78,31 @@ export const CONFIG_FIELDS = {
   // Evaluation
   'eval.scoring': { type: 'enum', default: 'loglikelihood', values: ['loglikelihood', 'generation'], help: 'Option log-likelihood (lm-eval) or generation + answer regex (paper)' },
   'eval.maxNewTokens': { type: 'int', default: 24, min: 1, unit: 'tokens', help: 'Generation length for generation scoring' },
+
+  // Comparison (`guilomo compare`)
+  'compare.rows': {
+    type: 'jsonList',
+    default: ['lora', 'moe-lora', 'mola-5555', 'mola-2468', 'mola-8642', 'mola-8228', 'alphalora', 'guilomo'],
+    help: 'Rows (methods) to compare: preset names (lora, moe-lora, mola-5555, mola-2468, mola-8642, mola-8228, alphalora, guilomo), allocation policy names, `policy:{json params}`, or objects {label, policy, params, match}',
+  },
+  'compare.tasks': { type: 'list', default: [], help: 'Tasks to compare on; empty = data.task' },
+  'compare.seeds': { type: 'int', default: 1, min: 1, unit: 'seeds', help: 'Seeds per row and task: run.seed, run.seed + 1, ...' },
+  'compare.matchBudget': { type: 'bool', default: false, help: 'Re-fit every row that allows it with the budgeted policy to the trainable-parameter count of compare.budgetOf' },
+  'compare.budgetOf': { type: 'json', default: { policy: 'mola', params: { shape: '2468' } }, help: 'Allocation policy spec whose trainable-parameter count the matched rows spend' },
+
+  // Benchmark (`guilomo bench`)
+  'bench.modes': { type: 'list', default: ['train', 'search', 'search2', 'scaling', 'eval'], help: 'Benchmarks to run: train (stage-2 step), search (first-order stage-1 step), search2 (DARTS stage-1 step), scaling (train step at 2 and 16 experts), eval (OpenBookQA scoring)' },
+  'bench.batch': { type: 'int', default: 16, min: 1, unit: 'sequences', help: 'Sequences per benchmark batch' },
+  'bench.seq': { type: 'int', default: 128, min: 2, unit: 'tokens', help: "Tokens per benchmark sequence, at most the model's context" },
+  'bench.experts': { type: 'int', default: 8, min: 2, max: 64, unit: 'experts', help: 'Experts per adapted module in the train, search and search2 benchmarks' },
+  'bench.rank': { type: 'int', default: 8, min: 1, max: 256, unit: 'rank', help: 'LoRA rank of every expert in the benchmarks' },
+  'bench.iters': { type: 'int', default: 10, min: 1, unit: 'steps', help: 'Timed steps per benchmark; the median is reported' },
+  'bench.warmup': { type: 'int', default: 3, min: 0, unit: 'steps', help: 'Untimed steps before the timed ones' },
+  'bench.threads': { type: 'int', default: 2, min: 1, unit: 'threads', help: 'OpenBLAS threads, and the thread count passed to the PyTorch reference' },
+  'bench.torch': { type: 'enum', default: 'auto', values: ['auto', 'on', 'off'], help: 'PyTorch reference run per mode: auto runs it when bench.python imports torch and the script exists, on requires it, off skips it' },
+  'bench.python': { type: 'string', default: '/usr/bin/python3', unit: 'path', help: 'Python interpreter of the PyTorch reference' },
+  'bench.torchScript': { type: 'string', default: '', unit: 'path', help: 'PyTorch reference script (torch_reference.py); empty = shared/bench/torch_reference.py next to the repository folder' },
+  'bench.evalExamples': { type: 'int', default: 32, min: 1, unit: 'examples', help: 'Bundled OpenBookQA evaluation examples scored by the eval benchmark' },
 } as const satisfies Record<string, FieldSpec>;
 
 export type ConfigPath = keyof typeof CONFIG_FIELDS;

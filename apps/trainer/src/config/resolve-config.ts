@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, formatValue } from '@guilomo/core';
 import { parse as parseYaml } from 'yaml';
 import type { ConfigPath, FieldSpec } from './fields.js';
-import { CONFIG_FIELDS } from './fields.js';
+import { CONFIG_FIELDS, TASK_NAMES } from './fields.js';
 import type { ResolvedConfig } from './types.js';
 
 type FlatConfig = Record<ConfigPath, unknown>;
@@ -50,6 +50,12 @@ export function resolveConfig(
     flat[path] = checkValue(path, value, false);
   }
   for (const [path, value] of Object.entries(overrides) as [ConfigPath, unknown][]) {
+    if (!(path in CONFIG_FIELDS)) {
+      const section = path.split('.')[0] ?? '';
+      const valid = Object.keys(CONFIG_FIELDS).filter((p) => p.startsWith(`${section}.`));
+      const hint = valid.length > 0 ? `Valid fields of \`${section}\`: ${valid.join(', ')}.` : `Valid fields: ${Object.keys(CONFIG_FIELDS).join(', ')}.`;
+      throw new ConfigError(path, `is not a known field. ${hint}`);
+    }
     if (value !== undefined) {
       flat[path] = checkValue(path, value, typeof value === 'string');
     }
@@ -144,10 +150,38 @@ export function checkValue(path: ConfigPath, raw: unknown, fromText: boolean): u
       }
       return value;
     }
+    case 'jsonList': {
+      let value = raw;
+      if (fromText && typeof raw === 'string') {
+        const text = raw.trim();
+        if (text.startsWith('[')) {
+          try {
+            value = JSON.parse(text);
+          } catch (error) {
+            throw new ConfigError(path, `must be a JSON array or comma-separated names, received ${formatValue(raw)} (${(error as Error).message}).`);
+          }
+        } else {
+          value = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+        }
+      }
+      if (!Array.isArray(value)) {
+        throw new ConfigError(path, `must be a list (a JSON array, or comma-separated names on the command line), received ${formatValue(raw)}.`);
+      }
+      return value;
+    }
   }
 }
 
 function checkCombinations(flat: FlatConfig): void {
+  const compareTasks = flat['compare.tasks'] as string[];
+  compareTasks.forEach((task, index) => {
+    if (!(TASK_NAMES as readonly string[]).includes(task)) {
+      throw new ConfigError('compare.tasks', `contains the unknown task ${formatValue(task)}. Valid tasks: ${TASK_NAMES.join(', ')}.`);
+    }
+    if (compareTasks.indexOf(task) !== index) {
+      throw new ConfigError('compare.tasks', `lists ${task} more than once (${compareTasks.join(',')}). List each task once.`);
+    }
+  });
   const topK = flat['adapter.topK'] as number;
   const maxExperts = flat['adapter.maxExperts'] as number;
   if (topK > maxExperts) {

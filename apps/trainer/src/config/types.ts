@@ -11,6 +11,8 @@ export interface ResolvedConfig {
     readonly backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
     readonly openblas: boolean;
     readonly checkpointEvery: number;
+    /** Steps of a phase after which this invocation stops; 0 = off. */
+    readonly stopAfter: number;
     readonly plugins: readonly string[];
   };
   readonly model: {
@@ -64,5 +66,27 @@ export interface ResolvedConfig {
   readonly eval: {
     readonly scoring: 'loglikelihood' | 'generation';
     readonly maxNewTokens: number;
+  };
+  readonly compare: {
+    /** Row specs as given; `guilomo compare` validates them before any work starts. */
+    readonly rows: readonly unknown[];
+    readonly tasks: readonly string[];
+    readonly seeds: number;
+    readonly matchBudget: boolean;
+    readonly budgetOf: Readonly<Record<string, unknown>>;
+  };
+  readonly bench: {
+    readonly modes: readonly string[];
+    readonly batch: number;
+    readonly seq: number;
+    readonly experts: number;
+    readonly rank: number;
+    readonly iters: number;
+    readonly warmup: number;
+    readonly threads: number;
+    readonly torch: 'auto' | 'on' | 'off';
+    readonly python: string;
+    readonly torchScript: string;
+    readonly evalExamples: number;
   };
 }

@@ -11,7 +11,8 @@ import { disposeBatch, makeBatch } from '../data.js';
 import { createLossFunction, takeParts } from '../losses.js';
 import { JsonlLog } from '../run-dir.js';
 import type { Session } from '../session.js';
-import { tokeniseTraining } from './tokenise.js';
+import { RunStopped, stopStep } from '../stop-after.js';
+import { tokeniseTrainingLogged } from './tokenise.js';
 
 /** GSV values of every module after the search, as plain arrays. */
 export interface GsvScores {
@@ -24,14 +25,24 @@ export interface GsvScores {
  * `gsv.safetensors` and returns the final GSV values.
  */
 export async function runSearch(session: Session): Promise<GsvScores> {
+  // Adapters and optimiser state are released on every exit: success, stop or error.
+  const owned: { dispose(): void }[] = [];
+  try {
+    return await search(session, owned);
+  } finally {
+    for (const resource of owned.reverse()) {
+      resource.dispose();
+    }
+  }
+}
+
+async function search(session: Session, owned: { dispose(): void }[]): Promise<GsvScores> {
   const { config, runDir, logger, model, targets } = session;
   const search = config.search;
   const rng = new Rng(config.run.seed);
   const set = createSearchAdapters(targets, config, session.registry, rng.fork());
-  const { examples, truncated } = tokeniseTraining(session, session.trainExamples);
-  if (truncated > 0) {
-    logger.warn(`${truncated} of ${examples.length} training sequences were cut at data.maxLength = ${config.data.maxLength} tokens.`);
-  }
+  owned.push(set);
+  const examples = tokeniseTrainingLogged(session, session.trainExamples);
 
   let seedCounter = 0;
   const { loss, parts } = createLossFunction({
@@ -52,6 +63,7 @@ export async function runSearch(session: Session): Promise<GsvScores> {
       logger: logger.child('bilevel'),
     },
   );
+  owned.push(optimizer, { dispose: () => takeParts(parts) });
   const pairs = new BatchPairIterator<TokenisedExample>(examples, {
     pairing: search.validation,
     batchSize: search.batchSize,
@@ -94,6 +106,7 @@ export async function runSearch(session: Session): Promise<GsvScores> {
   };
 
   session.progress({ phase: 'search', step, total: search.steps });
+  const stopAt = stopStep(config.run.stopAfter, step, search.steps);
   const started = Date.now();
   while (step < search.steps) {
     const pair = pairs.next();
@@ -128,8 +141,11 @@ export async function runSearch(session: Session): Promise<GsvScores> {
       total: search.steps,
       metrics: { loss: metrics.trainLoss, val: metrics.valLoss, experts: shape.meanExperts, rank: shape.meanRank },
     });
-    if (step % config.run.checkpointEvery === 0 || step === search.steps) {
+    if (step % config.run.checkpointEvery === 0 || step === search.steps || step === stopAt) {
       await checkpoint();
+    }
+    if (step === stopAt) {
+      throw new RunStopped('search', step, search.steps, checkpointDir);
     }
   }
 
@@ -137,8 +153,6 @@ export async function runSearch(session: Session): Promise<GsvScores> {
   await writeGsvFile(runDir.gsv, scores, config.adapter.maxExperts, config.adapter.maxRank);
   const shape = currentShape(set);
   logger.info(`Search finished: mean experts ${shape.meanExperts.toFixed(2)}, mean rank ${shape.meanRank.toFixed(2)}.`, { gsv: runDir.gsv });
-  optimizer.dispose();
-  set.dispose();
   return scores;
 }
 

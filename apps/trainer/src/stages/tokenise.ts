@@ -7,9 +7,24 @@ import type { Session } from '../session.js';
 
 /**
  * Renders training examples with the configured template (prompt shortened to fit the context
- * when needed) and tokenises them with BOS and EOS.
+ * when needed), tokenises them with BOS and EOS, and logs a warning with two
+ * counts: prompts shortened to fit (the instruction's start is dropped, the answer kept) and
+ * sequences cut at the end (which can lose the answer).
  */
-export function tokeniseTraining(session: Session, examples: readonly Example[]): { examples: TokenisedExample[]; truncated: number } {
+export function tokeniseTrainingLogged(session: Session, examples: readonly Example[]): TokenisedExample[] {
+  const result = tokeniseTrainingCounted(session, examples);
+  if (result.promptsShortened > 0 || result.sequencesCut > 0) {
+    session.logger.warn(
+      `${result.promptsShortened} of ${result.examples.length} training prompts were shortened to fit data.maxLength = ${session.config.data.maxLength} tokens (the start of the instruction is dropped, the answer kept); ${result.sequencesCut} sequences were cut at the end.`,
+    );
+  }
+  return result.examples;
+}
+
+function tokeniseTrainingCounted(
+  session: Session,
+  examples: readonly Example[],
+): { examples: TokenisedExample[]; promptsShortened: number; sequencesCut: number } {
   const { config, tokenizer, model } = session;
   const maxLength = Math.min(config.data.maxLength, model.config.seqLen);
   const encode = (text: string) => tokenizer.encode(text, { bos: false, eos: false });
@@ -23,5 +38,5 @@ export function tokeniseTraining(session: Session, examples: readonly Example[])
     return rendered.text;
   });
   const result = tokeniseTexts(texts, encode, maxLength, BOS_ID, EOS_ID);
-  return { examples: result.examples, truncated: result.truncated + promptsCut };
+  return { examples: result.examples, promptsShortened: promptsCut, sequencesCut: result.truncated };
 }

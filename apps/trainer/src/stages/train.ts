@@ -1,7 +1,7 @@
 import { AdamW, BatchIterator, clipByGlobalNorm, createLrSchedule } from '@guilomo/bilevel';
 import type { AdamWSerializedState, BatchCursor } from '@guilomo/bilevel';
 import type { Allocation } from '@guilomo/core';
-import { NumericError, Rng } from '@guilomo/core';
+import { leanVariableGrads, NumericError, Rng } from '@guilomo/core';
 import { routingHealth } from '@guilomo/routers';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
@@ -14,7 +14,8 @@ import { disposeBatch, makeBatch } from '../data.js';
 import { createLossFunction, takeParts } from '../losses.js';
 import { JsonlLog } from '../run-dir.js';
 import type { Session } from '../session.js';
-import { tokeniseTraining } from './tokenise.js';
+import { RunStopped, stopStep } from '../stop-after.js';
+import { tokeniseTrainingLogged } from './tokenise.js';
 
 /**
  * Stage 2: trains a fresh LoRA-MoE with the allocated expert counts and ranks (B = 0, so the
@@ -23,15 +24,30 @@ import { tokeniseTraining } from './tokenise.js';
  * PEFT's file layout. The caller disposes the returned adapters.
  */
 export async function runTrain(session: Session, allocation: Allocation): Promise<AdapterSet> {
+  const rng = new Rng(session.config.run.seed + 1);
+  const set = createTrainAdapters(allocation.modules, session.targets, session.config, session.registry, rng.fork());
+  // The optimiser state is released on every exit; the adapters too unless training finishes.
+  const owned: { dispose(): void }[] = [];
+  let finished = false;
+  try {
+    await train(session, allocation, set, owned);
+    finished = true;
+    return set;
+  } finally {
+    for (const resource of owned.reverse()) {
+      resource.dispose();
+    }
+    if (!finished) {
+      set.dispose();
+    }
+  }
+}
+
+async function train(session: Session, allocation: Allocation, set: AdapterSet, owned: { dispose(): void }[]): Promise<void> {
   const { config, runDir, logger, model, targets } = session;
   const train = config.train;
-  const rng = new Rng(config.run.seed + 1);
-  const set = createTrainAdapters(allocation.modules, targets, config, session.registry, rng.fork());
   const variables = [...set.variables.values()];
-  const { examples, truncated } = tokeniseTraining(session, session.trainExamples);
-  if (truncated > 0) {
-    logger.warn(`${truncated} of ${examples.length} training sequences were cut at data.maxLength = ${config.data.maxLength} tokens.`);
-  }
+  const examples = tokeniseTrainingLogged(session, session.trainExamples);
 
   let seedCounter = 0;
   const { loss, parts } = createLossFunction({
@@ -44,6 +60,7 @@ export async function runTrain(session: Session, allocation: Allocation): Promis
     nextSeed: () => (config.run.seed * 7_368_787 + seedCounter++) >>> 0,
   });
   const optimizer = new AdamW(variables, { lr: train.lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 });
+  owned.push(optimizer, { dispose: () => takeParts(parts) });
   const schedule = createLrSchedule(train.lr, { type: 'linear', warmupSteps: train.warmupSteps, maxSteps: Math.max(train.steps, 1) });
   const batches = new BatchIterator<TokenisedExample>(examples, { batchSize: train.batchSize, seed: config.run.seed + 2 });
 
@@ -79,6 +96,7 @@ export async function runTrain(session: Session, allocation: Allocation): Promis
   };
 
   session.progress({ phase: 'train', step, total: train.steps });
+  const stopAt = stopStep(config.run.stopAfter, step, train.steps);
   const started = Date.now();
   while (step < train.steps) {
     const batch = makeBatch(batches.next().items, config.data.maxLength);
@@ -87,7 +105,7 @@ export async function runTrain(session: Session, allocation: Allocation): Promis
     let gradNorm: number;
     try {
       // Inner step: gradients of the adapters only, clipped, then AdamW.
-      const { value, grads } = tf.variableGrads(() => loss(batch), variables);
+      const { value, grads } = leanVariableGrads(() => loss(batch), variables);
       const ordered: Tensor[] = variables.map((variable) => grads[variable.name] as Tensor);
       const clipped = train.clipNorm > 0 ? clipByGlobalNorm(ordered, train.clipNorm) : { grads: ordered, norm: tf.scalar(Number.NaN) as Scalar };
       optimizer.step(clipped.grads, lr);
@@ -110,15 +128,16 @@ export async function runTrain(session: Session, allocation: Allocation): Promis
     }
     log.append(record);
     session.progress({ phase: 'train', step, total: train.steps, metrics: { loss: lossValue, lr } });
-    if (step % config.run.checkpointEvery === 0 || step === train.steps) {
+    if (step % config.run.checkpointEvery === 0 || step === train.steps || step === stopAt) {
       await checkpoint();
+    }
+    if (step === stopAt) {
+      throw new RunStopped('train', step, train.steps, checkpointDir);
     }
   }
 
   await exportAdapters(runDir.adapterDir, set, allocation.modules, config, config.model.checkpoint === '' ? 'babyllama-tok105 (bundled)' : config.model.checkpoint);
   logger.info(`Training finished; adapters written to ${runDir.adapterDir}.`);
-  optimizer.dispose();
-  return set;
 }
 
 /** Routing health on the first batch of training data: worst module's max share, mean entropy. */

@@ -79,6 +79,13 @@ export class ConsoleOutput {
     this.writeLine(`${label}: ${formatFields(value)}`, false);
   }
 
+  /** Writes a block of text, such as a Markdown table, except in json mode. */
+  block(text: string): void {
+    if (this.mode !== 'json') {
+      this.writeLine(text.trimEnd(), false);
+    }
+  }
+
   stopBar(): void {
     if (this.bar !== undefined) {
       this.bar.stop();

@@ -1,0 +1,17 @@
+import type { LogLevel, LogRecord, ProgressEvent } from '@guilomo/core';
+import type { ResolvedConfig } from '../config/types.js';
+import type { BenchJob, BenchJobResult } from './jobs.js';
+
+/** What the parent sends a benchmark worker process: one job. */
+export interface WorkerRequest {
+  readonly config: ResolvedConfig;
+  readonly job: BenchJob;
+  readonly logLevel: LogLevel;
+}
+
+/** What a benchmark worker process sends back, in order: records, then a result or an error. */
+export type WorkerMessage =
+  | { readonly type: 'log'; readonly record: LogRecord }
+  | { readonly type: 'progress'; readonly event: ProgressEvent }
+  | { readonly type: 'result'; readonly result: BenchJobResult }
+  | { readonly type: 'error'; readonly name: string; readonly message: string };
