@@ -34,7 +34,8 @@ export function addConfigOptions(command: Command, sections: readonly string[]):
     }
     const placeholder = spec.type === 'bool' ? '<true|false>' : spec.type === 'enum' ? `<${spec.values.join('|')}>` : spec.type === 'jsonList' ? '<names|json>' : `<${'unit' in spec && spec.unit !== undefined ? spec.unit : spec.type}>`;
     const defaultText = spec.type === 'list' ? spec.default.join(',') : spec.type === 'json' || spec.type === 'jsonList' ? JSON.stringify(spec.default) : String(spec.default);
-    const unit = 'unit' in spec && spec.unit !== undefined && spec.unit !== 'path' ? ` (${spec.unit})` : '';
+    // The unit is already the placeholder (`<steps>`); help texts that end in a bracket keep it there.
+    const unit = 'unit' in spec && spec.unit !== undefined && spec.unit !== 'path' && !spec.help.endsWith(')') ? ` (${spec.unit})` : '';
     command.addOption(new Option(`${flagOf(path)} ${placeholder}`, `${spec.help}${unit}. Default: ${defaultText === '' ? '(empty)' : defaultText}`));
   }
   return command;

@@ -7,6 +7,7 @@ import { runBench } from './bench/run-bench.js';
 import { COMMAND_SECTIONS, addConfigOptions, readConfigFlags } from './cli-options.js';
 import { commandCompare } from './compare/compare.js';
 import { readConfigFile, resolveConfig } from './config/resolve-config.js';
+import { resolveCommandConfig } from './config/saved-config.js';
 import type { ResolvedConfig } from './config/types.js';
 import { commandAllocate, commandEval, commandRun, commandSearch, commandTrain } from './pipeline.js';
 import type { Session } from './session.js';
@@ -22,6 +23,16 @@ interface CommonFlags {
   verbose?: boolean;
   resume?: boolean;
   [key: string]: unknown;
+}
+
+// A reader that closes early (`guilomo run | head`) ends the output, not the process with a stack.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') {
+      process.exit(process.exitCode ?? 0);
+    }
+    throw error;
+  });
 }
 
 const program = new Command();
@@ -46,7 +57,8 @@ function defineCommand(name: string, description: string, action: (session: Sess
     const output = new ConsoleOutput(mode);
     const logger = createLogger({ level: flags.verbose === true ? 'debug' : 'info', sink: output.sink });
     try {
-      const config = resolveConfig(flags.config === undefined ? {} : readConfigFile(flags.config), readConfigFlags(flags));
+      const fileConfig = flags.config === undefined ? {} : readConfigFile(flags.config);
+      const config = name === 'bench' ? resolveConfig(fileConfig, readConfigFlags(flags)) : resolveCommandConfig(fileConfig, readConfigFlags(flags), logger);
       const session = await openSession({ config, logger, progress: output.progress, resume: flags.resume === true, ...options });
       const result = await action(session, output);
       output.stopBar();
@@ -114,6 +126,12 @@ function summarize(result: Record<string, unknown>, config: ResolvedConfig): Rec
 function reportError(error: unknown, logger: Logger): void {
   if (error instanceof GuiLoMoError) {
     logger.error(`${error.name}: ${error.message}`);
+    return;
+  }
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (error instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    // File-system errors (ENOENT, EISDIR, EACCES, ...) carry the path in their message.
+    logger.error(`${error.message}. Check the path and try again.`);
     return;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -22,6 +22,13 @@ export function checkPluginNames(registry: Registry, config: ResolvedConfig): vo
       );
     }
   }
+  // Creating the policy validates its params now, instead of after a search of several minutes.
+  registry.get('allocation', config.allocation.policy).create(config.allocation.params);
+  registry.get('router', config.adapter.router).create({
+    numExperts: config.adapter.maxExperts,
+    topK: config.adapter.topK,
+    params: config.adapter.routerParams,
+  });
 }
 
 /** Resolves `adapter.targets` to modules. Its errors name the config field `adapter.targets`. */

@@ -3,7 +3,7 @@ import { initBackend } from '@guilomo/backend';
 import type { Example } from '@guilomo/benchmarks';
 import { loadTask } from '@guilomo/benchmarks';
 import type { Logger, ModuleInfo, ProgressCallback, Registry } from '@guilomo/core';
-import { createRegistry } from '@guilomo/core';
+import { ConfigError, createRegistry, setDropoutPrefetch } from '@guilomo/core';
 import type { Llama2cTokenizer, LlamaModel } from '@guilomo/models';
 import { defaultModelPaths, loadLlama2c } from '@guilomo/models';
 import { builtinRouters } from '@guilomo/routers';
@@ -53,8 +53,9 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   await writeJson(runDir.config, config);
 
   const backend = await initBackend({ backend: config.run.backend, logger: logger.child('backend') });
+  setDropoutPrefetch(config.run.dropoutWorker);
   if (config.run.openblas && backend.name !== 'tensorflow') {
-    await registerOptionalKernels(logger);
+    await registerOptionalKernels(logger, backend.name);
   }
 
   const registry = createRegistry(logger.child('registry'));
@@ -80,6 +81,9 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   });
   let targets: ModuleInfo[];
   try {
+    if (config.data.maxLength > model.config.seqLen) {
+      throw new ConfigError('data.maxLength', `must be at most the model's context of ${model.config.seqLen} tokens, received ${config.data.maxLength}.`);
+    }
     targets = resolveConfiguredTargets(model, config.adapter.targets);
   } catch (error) {
     model.dispose();
@@ -121,7 +125,7 @@ export async function loadTaskExamples(
   ]);
   for (const split of [train, evaluation]) {
     if (split.skipped.length > 0) {
-      logger.warn(`Skipped ${split.skipped.length} malformed rows of ${config.data.task} ${split.split}.`, {
+      logger.warn(`Skipped malformed rows of ${config.data.task} ${split.split}: ${split.skipped.length}.`, {
         first: `${split.skipped[0]?.file}:${split.skipped[0]?.line} ${split.skipped[0]?.reason}`,
       });
     }
@@ -138,10 +142,13 @@ function limit<T>(items: readonly T[], count: number): T[] {
   return count === 0 ? [...items] : items.slice(0, count);
 }
 
-async function registerOptionalKernels(logger: Logger): Promise<void> {
+async function registerOptionalKernels(logger: Logger, backendName: string): Promise<void> {
+  if (backendName !== 'wasm' && backendName !== 'cpu') {
+    return;
+  }
   try {
     const kernels = await import('@guilomo/kernels-openblas');
-    kernels.registerOpenBlasKernels({ logger: logger.child('openblas') });
+    kernels.registerOpenBlasKernels({ backends: [backendName], logger: logger.child('openblas') });
   } catch (error) {
     logger.info(`OpenBLAS kernels not used: ${(error as Error).message}`);
   }

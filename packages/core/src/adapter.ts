@@ -1,4 +1,5 @@
 import type { Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
+import type { DropoutMaskRequest } from './dropout-prefetch.js';
 
 /** Runtime context of one adapter forward call. */
 export interface AdapterContext {
@@ -28,6 +29,11 @@ export interface LinearAdapter {
   forward(x: Tensor2D, context: AdapterContext): AdapterOutput;
   /** Trainable variables in a stable order, keyed by a name unique within the adapter. */
   variables(): ReadonlyMap<string, Variable>;
+  /**
+   * Returns the dropout mask that `forward` will draw for a `[tokens, dIn]` input with this
+   * context, or undefined when it draws none, so that the model can prefetch the masks.
+   */
+  dropoutMaskRequest?(tokens: number, context: AdapterContext): DropoutMaskRequest | undefined;
   dispose(): void;
 }
 

@@ -9,6 +9,14 @@ export type {
   ProjectionName,
 } from './allocation.js';
 export { PROJECTION_NAMES } from './allocation.js';
+export { seededDropout } from './dropout.js';
+export type { DropoutMaskRequest } from './dropout-prefetch.js';
+export {
+  isDropoutPrefetchActive,
+  pendingDropoutMaskCount,
+  prefetchDropoutMasks,
+  setDropoutPrefetch,
+} from './dropout-prefetch.js';
 export {
   assert,
   ConfigError,
@@ -20,7 +28,6 @@ export {
   RegistryError,
   ShapeError,
 } from './errors.js';
-export { seededDropout } from './dropout.js';
 export { leanVariableGrads } from './lean-gradients.js';
 export type { LogFields, Logger, LoggerOptions, LogLevel, LogRecord, LogSink } from './logger.js';
 export { createLogger, silentLogger } from './logger.js';

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 
 // Structural views of the TF.js 4.22 engine fields that the gradient tape uses. The engine keeps
-// them public at run time; the tape's TapeNode type is not exported from the package index.
+// them public at run time, but the package index does not export the tape's TapeNode type.
 interface TapeNodeView {
   readonly id: number;
   readonly kernelName: string;
@@ -27,7 +27,11 @@ interface PathNode {
 function engineView(): EngineView | undefined {
   const engine = tf.engine() as unknown as Partial<EngineView>;
   const state = engine.state as Partial<EngineView['state']> | undefined;
-  if (state === undefined || typeof state.gradientDepth !== 'number' || typeof engine.tidy !== 'function') {
+  if (
+    state === undefined ||
+    typeof state.gradientDepth !== 'number' ||
+    typeof engine.tidy !== 'function'
+  ) {
     return undefined;
   }
   return engine as EngineView;
@@ -58,7 +62,10 @@ function nodesBetween(tape: readonly TapeNodeView[], xs: readonly Tensor[], y: T
   }
   return tape
     .filter((node) => nodesFromX.has(node.id) && nodesToY.has(node.id))
-    .map((node) => ({ node, inputs: Object.entries(node.inputs).filter(([, input]) => fromX.has(input.id)) }));
+    .map((node) => ({
+      node,
+      inputs: Object.entries(node.inputs).filter(([, input]) => fromX.has(input.id)),
+    }));
 }
 
 /**
@@ -80,7 +87,7 @@ class GradientMap {
     this.entries.set(gradient, (this.entries.get(gradient) ?? 0) + 1);
   }
 
-  /** Removes the entry of `id` and disposes its tensor when no other entry holds it. */
+  /** Removes the entry of `id` and disposes its tensor when no other entry refers to it. */
   release(id: number): void {
     const gradient = this.byId.get(id);
     if (gradient === undefined) {
@@ -111,8 +118,8 @@ class GradientMap {
  * outputs' gradients as soon as the node is processed. Inside another gradient computation, or
  * when the engine does not have the expected fields, it calls tf.variableGrads.
  *
- * @returns the loss and a map from variable name to gradient; a variable that the loss does not
- *   depend on is left out. The caller owns all returned tensors.
+ * @returns the loss and a map from variable name to gradient, without the variables that the
+ *   loss does not depend on. The caller owns all returned tensors.
  * @throws ShapeError when `f` does not return a scalar or a gradient has the wrong shape.
  */
 export function leanVariableGrads(
@@ -177,7 +184,11 @@ function backpropagate(
         throw new Error(`Cannot backpropagate through input ${name} of ${node.kernelName}.`);
       }
       const dx = engine.tidy(`${node.kernelName} gradient`, compute);
-      if (dx.dtype !== 'float32' || dx.shape.length !== input.shape.length || dx.shape.some((dim, axis) => dim !== input.shape[axis])) {
+      if (
+        dx.dtype !== 'float32' ||
+        dx.shape.length !== input.shape.length ||
+        dx.shape.some((dim, axis) => dim !== input.shape[axis])
+      ) {
         throw new ShapeError(
           `The gradient of input ${name} of ${node.kernelName} is ${dx.dtype} [${dx.shape.join(', ')}], ` +
             `expected float32 [${input.shape.join(', ')}].`,
@@ -194,7 +205,7 @@ function backpropagate(
       }
     }
     // Every consumer of this node's outputs comes later on the tape, so their gradients are
-    // complete and no longer needed; neither are the tensors saved for this node.
+    // complete and no longer needed. The tensors saved for this node are not needed either.
     for (const output of node.outputs) {
       gradients.release(output.id);
     }

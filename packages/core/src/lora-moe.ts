@@ -1,7 +1,8 @@
 import type { Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { seededDropout } from './dropout.js';
 import type { AdapterContext, AdapterOutput, LinearAdapter, LoraMoeModifiers } from './adapter.js';
+import { seededDropout } from './dropout.js';
+import type { DropoutMaskRequest } from './dropout-prefetch.js';
 import { ConfigError, ShapeError } from './errors.js';
 import { matMul2d, matMulConst } from './matmul.js';
 import type { Rng } from './rng.js';
@@ -47,7 +48,8 @@ export interface LoraMoeOptions {
  * The experts' factors are stored concatenated along the rank axis: `A` is `[dIn, R]` and `B`
  * is `[R, dOut]` with `R = Σ r_e`. A forward pass is four 2-D matMuls whatever the expert
  * count: router logits `x·W_r`, `h = x·A`, the routing weights expanded over each expert's
- * rank segment `w·S` (S is a constant 0/1 `[E, R]` segment matrix), and `(h ⊙ w·S ⊙ γ)·B`.
+ * rank segment and scaled `w·S`, and `(h ⊙ w·S ⊙ γ)·B`. S is a constant `[E, R]` matrix with
+ * expert e's α/r over its segment, and γ is `lora_E` times the rank masks when present.
  * Expert e's PEFT-layout factors are `A[:, seg_e]ᵀ` (`[r_e, dIn]`) and `B[seg_e, :]ᵀ`.
  *
  * One dropout mask is shared by all experts of a call, where the reference code draws one per
@@ -73,10 +75,12 @@ export class LoraMoe implements LinearAdapter {
   /** Per-component scale `[R]` (`lora_E`), when enabled. */
   readonly loraE: Variable<tf.Rank.R1> | undefined;
 
-  /** Constant 0/1 segment matrix `[E, R]`: row e is 1 over expert e's rank components. */
-  private readonly segments: Tensor2D;
-  /** Constant scaling per rank component `[R]`. */
-  private readonly componentScaling: Tensor1D;
+  /**
+   * Constant segment matrix `[E, R]`: row e contains expert e's output scaling over its rank
+   * components and 0 elsewhere, so `w · S` expands the routing weights and applies the scaling
+   * in one product.
+   */
+  private readonly scaledSegments: Tensor2D;
 
   constructor(options: LoraMoeOptions) {
     validateOptions(options);
@@ -128,7 +132,6 @@ export class LoraMoe implements LinearAdapter {
         : undefined;
 
     const segmentValues = new Float32Array(numExperts * totalRank);
-    const scalingValues = new Float32Array(totalRank);
     const scalingRank = options.scalingRank ?? Math.max(...ranks);
     const lastRank = ranks[numExperts - 1] as number;
     let offset = 0;
@@ -140,13 +143,11 @@ export class LoraMoe implements LinearAdapter {
             ? this.alpha / lastRank
             : this.alpha / scalingRank;
       for (let i = 0; i < rank; i++) {
-        segmentValues[expert * totalRank + offset + i] = 1;
-        scalingValues[offset + i] = scale;
+        segmentValues[expert * totalRank + offset + i] = scale;
       }
       offset += rank;
     });
-    this.segments = tf.keep(tf.tensor2d(segmentValues, [numExperts, totalRank]));
-    this.componentScaling = tf.keep(tf.tensor1d(scalingValues));
+    this.scaledSegments = tf.keep(tf.tensor2d(segmentValues, [numExperts, totalRank]));
   }
 
   get numExperts(): number {
@@ -181,19 +182,27 @@ export class LoraMoe implements LinearAdapter {
           : x;
       const hidden = matMul2d(input, this.loraA);
 
-      let scale: tf.Tensor = this.componentScaling;
-      if (this.loraE !== undefined) {
-        scale = tf.mul(scale, this.loraE);
-      }
+      // Each product has one nonzero term, so `expanded` is exactly weight · scaling.
+      const expanded = matMulConst(weights, this.scaledSegments);
+      let scale: tf.Tensor | undefined = this.loraE;
       const extraScale = this.modifiers?.componentScale?.();
       if (extraScale !== undefined) {
-        scale = tf.mul(scale, extraScale);
+        scale = scale === undefined ? extraScale : tf.mul(scale, extraScale);
       }
-      const expanded = matMulConst(weights, this.segments);
-      const gated = tf.mul(tf.mul(hidden, expanded), scale);
-      const delta = matMul2d(gated as Tensor2D, this.loraB);
+      const gated = tf.mul(hidden, expanded);
+      const delta = matMul2d(
+        (scale === undefined ? gated : tf.mul(gated, scale)) as Tensor2D,
+        this.loraB,
+      );
       return { delta, routerLogits, routingWeights: weights };
     });
+  }
+
+  dropoutMaskRequest(tokens: number, context: AdapterContext): DropoutMaskRequest | undefined {
+    if (!context.training || !(this.dropout > 0) || context.dropoutSeed === undefined) {
+      return undefined;
+    }
+    return { seed: context.dropoutSeed, size: tokens * this.dIn, rate: this.dropout };
   }
 
   variables(): ReadonlyMap<string, Variable> {
@@ -235,8 +244,7 @@ export class LoraMoe implements LinearAdapter {
     this.loraA.dispose();
     this.loraB.dispose();
     this.loraE?.dispose();
-    this.segments.dispose();
-    this.componentScaling.dispose();
+    this.scaledSegments.dispose();
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { seededDropout } from './dropout.js';
 import type { AdapterContext, AdapterOutput, LinearAdapter } from './adapter.js';
+import { seededDropout } from './dropout.js';
+import type { DropoutMaskRequest } from './dropout-prefetch.js';
 import { ConfigError, NumericError, ShapeError } from './errors.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
@@ -129,6 +130,13 @@ export class Lora implements LinearAdapter {
     }
     this.merged = false;
     return tf.tidy(() => tf.sub(weight, this.deltaWeight()) as Tensor2D);
+  }
+
+  dropoutMaskRequest(tokens: number, context: AdapterContext): DropoutMaskRequest | undefined {
+    if (!context.training || !(this.dropout > 0) || context.dropoutSeed === undefined) {
+      return undefined;
+    }
+    return { seed: context.dropoutSeed, size: tokens * this.dIn, rate: this.dropout };
   }
 
   variables(): ReadonlyMap<string, Variable> {

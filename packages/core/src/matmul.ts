@@ -32,14 +32,14 @@ export function isTransposedMatMulFast(backendName: string): boolean {
   return fastTransposeBackends.has(backendName);
 }
 
-/** `a @ bᵀ`, through a transpose flag on backends marked fast and an explicit transpose elsewhere. */
+/** Computes `a @ bᵀ` with a transpose flag on backends marked fast, else an explicit transpose. */
 function matMulTransposedB(a: Tensor2D, b: Tensor2D): Tensor2D {
   return fastTransposeBackends.has(tf.getBackend())
     ? tf.matMul(a, b, false, true)
     : tf.matMul(a, tf.transpose(b));
 }
 
-/** `aᵀ @ b`, through a transpose flag on backends marked fast and an explicit transpose elsewhere. */
+/** Computes `aᵀ @ b` with a transpose flag on backends marked fast, else an explicit transpose. */
 function matMulTransposedA(a: Tensor2D, b: Tensor2D): Tensor2D {
   return fastTransposeBackends.has(tf.getBackend())
     ? tf.matMul(a, b, true, false)

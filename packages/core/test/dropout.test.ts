@@ -58,7 +58,9 @@ describe.each(TEST_BACKENDS)('seededDropout on %s', (backend) => {
     await expectNoLeaks(() => {
       const x = tf.tensor2d(new Rng(2).normalArray(40), [8, 5]);
       const grad = tf.grad((input: tf.Tensor) => tf.sum(seededDropout(input, 0.3, 11)))(x);
-      const expected = tf.grad((input: tf.Tensor) => tf.sum(tf.dropout(input, 0.3, undefined, 11)))(x);
+      const expected = tf.grad((input: tf.Tensor) => tf.sum(tf.dropout(input, 0.3, undefined, 11)))(
+        x,
+      );
       expect(grad.dataSync()).toEqual(expected.dataSync());
       tf.dispose([x, grad, expected]);
     });

@@ -28,7 +28,13 @@ describe.each(TEST_BACKENDS)('leanVariableGrads on %s', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
     const variable = (shape: [number, number] | [number], name: string, trainable = true) =>
-      tf.tidy(() => tf.variable(tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape), trainable, `${name}-${backend}`));
+      tf.tidy(() =>
+        tf.variable(
+          tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape),
+          trainable,
+          `${name}-${backend}`,
+        ),
+      );
     w1 = variable([6, 5], 'w1');
     w2 = variable([5, 4], 'w2');
     bias = variable([4], 'bias');
@@ -48,7 +54,10 @@ describe.each(TEST_BACKENDS)('leanVariableGrads on %s', (backend) => {
       const activated = tf.mul(hidden, tf.sigmoid(hidden));
       const logits = tf.add(tf.matMul(activated, w2), tf.mul(bias, frozen));
       const [left, right] = tf.split(tf.softmax(logits), 2, 1);
-      return tf.add(tf.sum(tf.mul(left as tf.Tensor, right as tf.Tensor)), tf.mean(tf.square(logits))) as tf.Scalar;
+      return tf.add(
+        tf.sum(tf.mul(left as tf.Tensor, right as tf.Tensor)),
+        tf.mean(tf.square(logits)),
+      ) as tf.Scalar;
     });
 
   it('matches tf.variableGrads bit for bit', async () => {
@@ -59,9 +68,16 @@ describe.each(TEST_BACKENDS)('leanVariableGrads on %s', (backend) => {
       expect(lean.value.dataSync()).toEqual(stock.value.dataSync());
       expect(Object.keys(lean.grads).sort()).toEqual([w1.name, w2.name, bias.name].sort());
       for (const variable of [w1, w2, bias]) {
-        expect(lean.grads[variable.name]?.dataSync()).toEqual(stock.grads[variable.name]?.dataSync());
+        expect(lean.grads[variable.name]?.dataSync()).toEqual(
+          stock.grads[variable.name]?.dataSync(),
+        );
       }
-      tf.dispose([lean.value, stock.value, ...Object.values(lean.grads), ...Object.values(stock.grads)]);
+      tf.dispose([
+        lean.value,
+        stock.value,
+        ...Object.values(lean.grads),
+        ...Object.values(stock.grads),
+      ]);
     });
   });
 
@@ -79,7 +95,12 @@ describe.each(TEST_BACKENDS)('leanVariableGrads on %s', (backend) => {
       const lean = leanVariableGrads(chain, [w2]);
       const stock = tf.variableGrads(chain, [w2]);
       expect(lean.grads[w2.name]?.dataSync()).toEqual(stock.grads[w2.name]?.dataSync());
-      tf.dispose([lean.value, stock.value, ...Object.values(lean.grads), ...Object.values(stock.grads)]);
+      tf.dispose([
+        lean.value,
+        stock.value,
+        ...Object.values(lean.grads),
+        ...Object.values(stock.grads),
+      ]);
     });
     const [leanLive, stockLive] = liveAtLastStep as [number, number];
     expect(stockLive - leanLive).toBeGreaterThan(100);
@@ -87,7 +108,9 @@ describe.each(TEST_BACKENDS)('leanVariableGrads on %s', (backend) => {
 
   it('rejects a loss that is not a scalar', async () => {
     await expectNoLeaks(() => {
-      expect(() => leanVariableGrads(() => tf.mul(w2, 2) as unknown as tf.Scalar, [w2])).toThrow(/must return a scalar/);
+      expect(() => leanVariableGrads(() => tf.mul(w2, 2) as unknown as tf.Scalar, [w2])).toThrow(
+        /must return a scalar/,
+      );
     });
   });
 

@@ -53,15 +53,19 @@ export interface OpenBlasRegistration {
   readonly skipped: SkippedBackend[];
 }
 
-type KernelFactory = (addon: OpenBlasAddon, backend: SupportedBackend, stock: KernelFunc) => KernelFunc;
+type KernelFactory = (
+  addon: OpenBlasAddon,
+  backend: SupportedBackend,
+  stock: KernelFunc,
+) => KernelFunc;
 
 /**
  * Kernels that this package replaces, with the backends they apply to. tf.matMul runs
  * BatchMatMul, tf.fused.matMul runs _FusedMatMul, and tf.transpose runs Transpose (a tiled copy
  * in the addon, not a BLAS call). On wasm, Identity and same-dtype Cast share the input's buffer
- * instead of copying it, as the cpu backend's stock kernels already do, Sum and Mean over axes
- * that are not innermost transpose with the addon before the stock reduction, and Slice and
- * SplitV copy float32 boxes directly between tensor buffers.
+ * instead of copying it, as the cpu backend's stock kernels already do. Sum and Mean over axes
+ * that are not innermost transpose with the addon before the stock reduction. Slice and SplitV
+ * copy float32 boxes directly between tensor buffers.
  */
 const KERNEL_FACTORIES: ReadonlyArray<
   readonly [string, KernelFactory, readonly SupportedBackend[]]
@@ -150,10 +154,10 @@ function replaceKernel(
  * that call OpenBLAS sgemm on the tensors' memory in place, and their Transpose kernel with a
  * tiled copy for permutations that swap two adjacent axes. On wasm it also replaces Identity and
  * Cast with versions that share the input's buffer when no conversion is needed, which removes
- * the copies the gradient tape makes of saved tensors, Sum and Mean with the addon's transpose
- * when the reduced axes are not innermost, and Slice and SplitV with direct copies. Inputs that
- * the new kernels do not handle (non-float32, empty dimensions, other permutations) still run
- * the stock kernels.
+ * the copies the gradient tape makes of saved tensors. It replaces Sum and Mean with versions
+ * that use the addon's transpose when the reduced axes are not innermost, and Slice and SplitV
+ * with direct copies. Inputs that the new kernels do not handle (non-float32, empty dimensions,
+ * other permutations) still run the stock kernels.
  * Calling it again is safe.
  *
  * When the addon is not built or does not load, this logs one info line and registers nothing

@@ -17,8 +17,9 @@ function isRefCounted(backend: unknown): backend is RefCountedBackend {
 
 /**
  * Returns a tensor that shares `x`'s buffer, with one more reference on it, as the cpu backend's
- * Identity does. TF.js never writes into an existing tensor's buffer, and `Variable.assign`
- * switches the variable to the new value's buffer, so a shared buffer reads the same as a copy.
+ * Identity does. TF.js tensors are immutable, so kernels write only into the outputs they
+ * allocate, and `Variable.assign` switches the variable to the new value's buffer. A shared
+ * buffer therefore reads the same as a copy.
  */
 function shareBuffer(backend: RefCountedBackend, x: TensorInfo): TensorInfo {
   backend.incRef(x.dataId);
@@ -59,7 +60,12 @@ export function createCastKernel(
   return (args: KernelArgs) => {
     const x: TensorInfo | undefined = args.inputs.x;
     const dtype = args.attrs?.dtype;
-    if (x === undefined || x.dtype === 'string' || x.dtype !== dtype || !isRefCounted(args.backend)) {
+    if (
+      x === undefined ||
+      x.dtype === 'string' ||
+      x.dtype !== dtype ||
+      !isRefCounted(args.backend)
+    ) {
       return stock(args);
     }
     return shareBuffer(args.backend, x);

@@ -29,6 +29,7 @@ export function copySlice(
     axis -= 1;
   }
   run *= size[axis] as number;
+
   const strides = util.computeStrides(x.shape);
   const outerAxes = axis;
   const out = memory.allocate([...size]);
@@ -39,6 +40,7 @@ export function copySlice(
     memory.dispose(out.info);
     return undefined;
   }
+
   const runs = total / run;
   const index = new Array<number>(outerAxes).fill(0);
   let target = output.offset;
@@ -109,7 +111,11 @@ export function createSplitVKernel(
       return stock(args);
     }
     const axis = util.parseAxisParam(args.attrs?.axis as number, x.shape)[0] as number;
-    const sizes = backend_util.prepareSplitSize(x, args.attrs?.numOrSizeSplits as number | number[], axis);
+    const sizes = backend_util.prepareSplitSize(
+      x,
+      args.attrs?.numOrSizeSplits as number | number[],
+      axis,
+    );
     if (sizes.some((part) => part === 0)) {
       return stock(args);
     }

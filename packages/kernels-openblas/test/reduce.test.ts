@@ -32,7 +32,12 @@ const CASES: [number[], number | number[], boolean][] = [
   [[300, 64], 0, false],
 ];
 
-function reduceBoth(op: 'sum' | 'mean', shape: number[], axis: number | number[], keepDims: boolean) {
+function reduceBoth(
+  op: 'sum' | 'mean',
+  shape: number[],
+  axis: number | number[],
+  keepDims: boolean,
+) {
   const x = filled(shape);
   const run = () => {
     const out = op === 'sum' ? tf.sum(x, axis, keepDims) : tf.mean(x, axis, keepDims);

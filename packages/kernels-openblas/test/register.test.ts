@@ -100,7 +100,9 @@ describe.skipIf(!addon.available)(`registerOpenBlasKernels with the addon${suffi
       expect(isTransposedMatMulFast(backend)).toBe(true);
       const restored = unregisterOpenBlasKernels();
       expect(isTransposedMatMulFast(backend)).toBe(false);
-      const wasmOnly = ['Identity', 'Cast', 'Sum', 'Mean', 'Slice', 'SplitV'].map((name) => `${backend}/${name}`);
+      const wasmOnly = ['Identity', 'Cast', 'Sum', 'Mean', 'Slice', 'SplitV'].map(
+        (name) => `${backend}/${name}`,
+      );
       const wasmKernels = backend === 'wasm' ? wasmOnly : [];
       expect(restored).toEqual([
         `${backend}/BatchMatMul`,

@@ -11,11 +11,18 @@ const suiteName = addon.available
 
 function filled(shape: number[]): tf.Tensor {
   const size = shape.reduce((total, dim) => total * dim, 1);
-  return tf.tensor(Float32Array.from({ length: size }, (_, i) => i * 0.5 - 3), shape);
+  return tf.tensor(
+    Float32Array.from({ length: size }, (_, i) => i * 0.5 - 3),
+    shape,
+  );
 }
 
 /** Runs `compute` with the replaced kernels and with the stock ones; returns both results. */
-function replacedThenStock(compute: () => tf.Tensor[]): { replaced: number[][]; stock: number[][]; shapes: number[][] } {
+function replacedThenStock(compute: () => tf.Tensor[]): {
+  replaced: number[][];
+  stock: number[][];
+  shapes: number[][];
+} {
   const read = () => {
     const outputs = compute();
     const values = outputs.map((tensor) => Array.from(tensor.dataSync()));
@@ -32,12 +39,36 @@ function replacedThenStock(compute: () => tf.Tensor[]): { replaced: number[][]; 
 
 // shape, begin, size
 const SLICES: [number[], number[], number[]][] = [
-  [[6, 4], [2, 0], [3, 4]],
-  [[6, 4], [1, 1], [4, 2]],
-  [[3, 5, 4], [0, 1, 0], [3, 3, 4]],
-  [[3, 5, 4], [1, 0, 2], [2, 5, 2]],
-  [[2, 3, 4, 5], [0, 1, 1, 0], [2, 2, 3, 5]],
-  [[2, 3, 4, 5], [1, 2, 3, 4], [1, 1, 1, 1]],
+  [
+    [6, 4],
+    [2, 0],
+    [3, 4],
+  ],
+  [
+    [6, 4],
+    [1, 1],
+    [4, 2],
+  ],
+  [
+    [3, 5, 4],
+    [0, 1, 0],
+    [3, 3, 4],
+  ],
+  [
+    [3, 5, 4],
+    [1, 0, 2],
+    [2, 5, 2],
+  ],
+  [
+    [2, 3, 4, 5],
+    [0, 1, 1, 0],
+    [2, 2, 3, 5],
+  ],
+  [
+    [2, 3, 4, 5],
+    [1, 2, 3, 4],
+    [1, 1, 1, 1],
+  ],
   [[7], [2], [4]],
 ];
 
@@ -82,9 +113,15 @@ describe.skipIf(!addon.available)(suiteName, () => {
     await expectNoLeaks(() => {
       const parts = [filled([2, 3]), filled([4, 3])];
       const upstream = filled([6, 3]);
-      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.concat([a, b], 0), upstream)))(parts);
-      expect(Array.from(grads[0]?.dataSync() ?? [])).toEqual(Array.from(upstream.dataSync()).slice(0, 6));
-      expect(Array.from(grads[1]?.dataSync() ?? [])).toEqual(Array.from(upstream.dataSync()).slice(6));
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.concat([a, b], 0), upstream)),
+      )(parts);
+      expect(Array.from(grads[0]?.dataSync() ?? [])).toEqual(
+        Array.from(upstream.dataSync()).slice(0, 6),
+      );
+      expect(Array.from(grads[1]?.dataSync() ?? [])).toEqual(
+        Array.from(upstream.dataSync()).slice(6),
+      );
       tf.dispose([...parts, upstream, ...grads]);
     });
   });

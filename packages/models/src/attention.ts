@@ -126,7 +126,10 @@ export function selfAttention(x: Tensor2D, project: ProjectFn, setup: AttentionS
   const queryHeads = tf.mul(splitHeads(query, setup), 1 / Math.sqrt(headSize)) as Tensor3D;
   const keyHeads = splitHeads(key, setup);
   const valueHeads = splitHeads(value, setup);
-  const scores = addSameShape(tf.matMul(queryHeads, keyHeads, false, true) as Tensor3D, setup.scoreBias);
+  const scores = addSameShape(
+    tf.matMul(queryHeads, keyHeads, false, true) as Tensor3D,
+    setup.scoreBias,
+  );
   const probabilities = tf.softmax(scores) as Tensor3D;
   const context = tf.matMul(probabilities, valueHeads) as Tensor3D;
 

@@ -1,5 +1,11 @@
-import type { LinearAdapter, ModuleInfo } from '@guilomo/core';
-import { ConfigError, matMulConst, ShapeError } from '@guilomo/core';
+import type { DropoutMaskRequest, LinearAdapter, ModuleInfo } from '@guilomo/core';
+import {
+  ConfigError,
+  isDropoutPrefetchActive,
+  matMulConst,
+  prefetchDropoutMasks,
+  ShapeError,
+} from '@guilomo/core';
 import type { Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { addSameShape } from './add-same-shape.js';
@@ -166,6 +172,9 @@ export class LlamaModel {
         ? undefined
         : this.readAttentionMask(options.attentionMask, batch, length);
     const { vocabSize, normEps } = this.config;
+    if (options.training === true && options.dropoutSeed !== undefined && isDropoutPrefetchActive()) {
+      this.prefetchDropout(adapters, batch * length, options.dropoutSeed);
+    }
 
     const result = tf.tidy(() => {
       const outputs: RouterOutputs = { routerLogits: {}, routingWeights: {} };
@@ -207,6 +216,28 @@ export class LlamaModel {
       routerLogits: new Map(Object.entries(result.routerLogits)),
       routingWeights: new Map(Object.entries(result.routingWeights)),
     };
+  }
+
+  /**
+   * Queues the dropout masks of the adapters in the order the forward pass draws them (layer by
+   * layer, q, k, v, o, gate, up, down), so that a worker thread draws them meanwhile.
+   */
+  private prefetchDropout(
+    adapters: ReadonlyMap<string, LinearAdapter>,
+    tokens: number,
+    seed: number,
+  ): void {
+    const requests: DropoutMaskRequest[] = [];
+    this.modules.forEach((module, index) => {
+      const request = adapters.get(module.path)?.dropoutMaskRequest?.(tokens, {
+        training: true,
+        dropoutSeed: moduleSeed(seed, index),
+      });
+      if (request !== undefined) {
+        requests.push(request);
+      }
+    });
+    prefetchDropoutMasks(requests);
   }
 
   /**

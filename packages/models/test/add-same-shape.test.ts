@@ -39,7 +39,10 @@ describe.each(TEST_BACKENDS)('addSameShape on %s', (backend) => {
 
   it.each([
     [[2, 3], [3]],
-    [[2, 3], [3, 2]],
+    [
+      [2, 3],
+      [3, 2],
+    ],
   ])('rejects shapes %j and %j', (shapeA, shapeB) => {
     const a = tf.zeros(shapeA);
     const b = tf.zeros(shapeB);

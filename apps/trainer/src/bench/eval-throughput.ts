@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { evaluateTask, loadTask } from '@guilomo/benchmarks';
 import type { Example } from '@guilomo/benchmarks';
+import { evaluateTask, loadTask } from '@guilomo/benchmarks';
 import type { ModuleAllocation } from '@guilomo/core';
 import { ConfigError, Rng } from '@guilomo/core';
 import { createTrainAdapters } from '../adapters.js';
@@ -47,7 +47,10 @@ export async function measureEvalThroughput(
   const { config } = options;
   const split = await loadTask('openbookqa', 'eval');
   if (split.examples.length === 0) {
-    throw new ConfigError('bench.evalExamples', 'cannot be met: the bundled OpenBookQA evaluation split is empty.');
+    throw new ConfigError(
+      'bench.evalExamples',
+      'cannot be met: the bundled OpenBookQA evaluation split is empty.',
+    );
   }
   const examples: Example[] = split.examples.slice(0, options.examples);
   const targets = session.model.resolveTargets(config.adapter.targets);
@@ -56,7 +59,13 @@ export async function measureEvalThroughput(
     ranks: Array.from({ length: config.adapter.maxExperts }, () => config.adapter.maxRank),
     topK: config.adapter.topK,
   }));
-  const set = createTrainAdapters(allocation, targets, config, session.registry, new Rng(config.run.seed));
+  const set = createTrainAdapters(
+    allocation,
+    targets,
+    config,
+    session.registry,
+    new Rng(config.run.seed),
+  );
   try {
     const scoringModel = createScoringModel(session.model, session.tokenizer, set.adapters);
     const evaluate = (subset: Example[]) =>
@@ -68,7 +77,9 @@ export async function measureEvalThroughput(
         logger: session.logger.child('eval'),
       });
     await evaluate(examples.slice(0, WARMUP_EXAMPLES));
-    session.logger.info(`Timing ${options.scoring} scoring of ${examples.length} OpenBookQA examples.`);
+    session.logger.info(
+      `Timing ${options.scoring} scoring of ${examples.length} OpenBookQA examples.`,
+    );
     const started = performance.now();
     const result = await evaluate(examples);
     const seconds = (performance.now() - started) / 1000;

@@ -33,14 +33,20 @@ export function readBenchModes(config: ResolvedConfig): BenchMode[] {
   const modes: BenchMode[] = [];
   for (const mode of config.bench.modes) {
     if (!(BENCH_MODES as readonly string[]).includes(mode)) {
-      throw new ConfigError('bench.modes', `contains the unknown mode ${JSON.stringify(mode)}. Valid modes: ${BENCH_MODES.join(', ')}.`);
+      throw new ConfigError(
+        'bench.modes',
+        `contains the unknown mode ${JSON.stringify(mode)}. Valid modes: ${BENCH_MODES.join(', ')}.`,
+      );
     }
     if (!modes.includes(mode as BenchMode)) {
       modes.push(mode as BenchMode);
     }
   }
   if (modes.length === 0) {
-    throw new ConfigError('bench.modes', `is empty. List at least one of ${BENCH_MODES.join(', ')}.`);
+    throw new ConfigError(
+      'bench.modes',
+      `is empty. List at least one of ${BENCH_MODES.join(', ')}.`,
+    );
   }
   return modes;
 }
@@ -54,7 +60,10 @@ export function planJobs(modes: readonly BenchMode[], config: ResolvedConfig): B
         jobs.push({ kind: 'step', mode: 'train', experts });
       }
     } else if (mode === 'eval') {
-      jobs.push({ kind: 'eval', scoring: 'loglikelihood' }, { kind: 'eval', scoring: 'generation' });
+      jobs.push(
+        { kind: 'eval', scoring: 'loglikelihood' },
+        { kind: 'eval', scoring: 'generation' },
+      );
     } else {
       jobs.push({ kind: 'step', mode, experts: config.bench.experts });
     }
@@ -102,7 +111,9 @@ export async function runBenchJob(session: Session, job: BenchJob): Promise<Benc
     seed: session.config.run.seed,
   });
   try {
-    session.logger.info(`Timing ${job.mode} with ${job.experts} experts: ${bench.warmup} warm-up and ${bench.iters} timed steps.`);
+    session.logger.info(
+      `Timing ${job.mode} with ${job.experts} experts: ${bench.warmup} warm-up and ${bench.iters} timed steps.`,
+    );
     const total = bench.warmup + bench.iters;
     const measurement = measureSteps(step, {
       warmup: bench.warmup,

@@ -12,7 +12,10 @@ export interface StepMeasurement {
   readonly msMax: number;
   /** Peak resident set size of this process so far, in MiB (`process.resourceUsage().maxRSS`). */
   readonly peakRssMb: number;
-  /** `tf.memory().numTensors` after the warm-up steps. */
+  /**
+   * `tf.memory().numTensors` after the warm-up steps, or after the first step when there are
+   * none, because a step keeps its last loss parts alive.
+   */
   readonly liveTensorsAfterWarmup: number;
   /** `tf.memory().numTensors` after the timed steps; equal to the warm-up count when nothing leaks. */
   readonly liveTensorsAfterSteps: number;
@@ -55,7 +58,7 @@ export function measureSteps(step: BenchStep, options: MeasureOptions): StepMeas
   const { warmup, iters, tokensPerStep } = options;
   const losses: number[] = [];
   const times: number[] = [];
-  let liveTensorsAfterWarmup = tf.memory().numTensors;
+  let liveTensorsAfterWarmup = 0;
   for (let i = 0; i < warmup + iters; i++) {
     const started = performance.now();
     losses.push(step.run());
@@ -64,7 +67,7 @@ export function measureSteps(step: BenchStep, options: MeasureOptions): StepMeas
     if (i >= warmup) {
       times.push(ms);
     }
-    if (i === warmup - 1) {
+    if (i === Math.max(warmup - 1, 0)) {
       liveTensorsAfterWarmup = tf.memory().numTensors;
     }
   }

@@ -7,7 +7,12 @@ import type { Batch } from '../data.js';
  * counted as real (mask all ones), as the PyTorch reference benchmark draws its inputs. The
  * caller disposes the tensors with `disposeBatch`.
  */
-export function randomTokenBatch(rng: Rng, batch: number, length: number, vocabSize: number): Batch {
+export function randomTokenBatch(
+  rng: Rng,
+  batch: number,
+  length: number,
+  vocabSize: number,
+): Batch {
   const ids = new Int32Array(batch * length);
   for (let i = 0; i < ids.length; i++) {
     ids[i] = rng.nextInt(vocabSize);

@@ -7,7 +7,10 @@ const MODE_LABELS: Readonly<Record<string, string>> = {
 };
 
 function fixed(value: number, digits: number): string {
-  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return value.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
 }
 
 function loadText(values: readonly number[]): string {
@@ -43,7 +46,10 @@ export function formatBenchMarkdown(report: BenchReport): string {
   const blas = report.blas.available
     ? `OpenBLAS kernels with ${report.blas.threads ?? '?'} threads (${report.blas.config ?? 'unknown build'})`
     : `no OpenBLAS kernels (${report.blas.reason ?? 'unavailable'})`;
-  lines.push(`Backend: ${report.backend}, ${blas}. Each job ran ${report.isolated ? 'in its own process' : 'in this process'}.`, '');
+  lines.push(
+    `Backend: ${report.backend}, ${blas}. Each job ran ${report.isolated ? 'in its own process' : 'in this process'}.`,
+    '',
+  );
   lines.push(
     `Settings: batch ${settings.batch} × ${settings.seq} tokens, LoRA-MoE with ${settings.experts} experts of rank ` +
       `${settings.rank} and top-${settings.topK} routing on all 7 projections, AdamW, gradient clip ${settings.clipNorm}, ` +
@@ -51,10 +57,17 @@ export function formatBenchMarkdown(report: BenchReport): string {
       'Tokens/s counts the batch × length tokens of one training batch per step, for every mode, as the PyTorch reference does.',
     '',
   );
-  lines.push(report.torch.ran ? 'PyTorch reference: ran with the same settings.' : `PyTorch reference: skipped (${report.torch.reason ?? 'unavailable'}).`, '');
+  lines.push(
+    report.torch.ran
+      ? 'PyTorch reference: ran with the same settings.'
+      : `PyTorch reference: skipped (${report.torch.reason ?? 'unavailable'}).`,
+    '',
+  );
 
   if (report.steps.length > 0) {
-    lines.push('| mode | ours tokens/s | ours ms/step | ours peak RSS MB | PyTorch tokens/s | PyTorch ms/step | PyTorch peak RSS MB | ours / PyTorch | live tensors (warm-up → end) |');
+    lines.push(
+      '| mode | ours tokens/s | ours ms/step | ours peak RSS MB | PyTorch tokens/s | PyTorch ms/step | PyTorch peak RSS MB | ours / PyTorch | live tensors (warm-up → end) |',
+    );
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const row of report.steps) {
       lines.push(stepLine(row));
@@ -67,20 +80,32 @@ export function formatBenchMarkdown(report: BenchReport): string {
     lines.push('## Expert scaling (train step)', '');
     lines.push('| experts | ours ms/step | PyTorch ms/step |', '|---:|---:|---:|');
     for (const row of rows) {
-      lines.push(`| ${row.experts} | ${fixed(row.ours.msPerStep, 1)} | ${row.torch === undefined ? '–' : fixed(row.torch.msPerStep, 1)} |`);
+      lines.push(
+        `| ${row.experts} | ${fixed(row.ours.msPerStep, 1)} | ${row.torch === undefined ? '–' : fixed(row.torch.msPerStep, 1)} |`,
+      );
     }
     const first = rows[0];
     const last = rows[rows.length - 1];
-    const torchText = torchCostRatio === undefined ? '' : ` (PyTorch: ${fixed(torchCostRatio, 2)}×)`;
-    lines.push('', `E = ${last?.experts} costs ${fixed(costRatio, 2)}× E = ${first?.experts}${torchText}.`, '');
+    const torchText =
+      torchCostRatio === undefined ? '' : ` (PyTorch: ${fixed(torchCostRatio, 2)}×)`;
+    lines.push(
+      '',
+      `E = ${last?.experts} costs ${fixed(costRatio, 2)}× E = ${first?.experts}${torchText}.`,
+      '',
+    );
   }
 
   if (report.eval.length > 0) {
     lines.push('## Evaluation throughput (bundled OpenBookQA)', '');
     lines.push('| scoring | examples | seconds | examples/s |', '|---|---:|---:|---:|');
     for (const entry of report.eval) {
-      const label = entry.maxNewTokens === undefined ? entry.scoring : `${entry.scoring} (≤ ${entry.maxNewTokens} new tokens)`;
-      lines.push(`| ${label} | ${entry.examples} | ${fixed(entry.seconds, 2)} | ${fixed(entry.examplesPerSecond, 2)} |`);
+      const label =
+        entry.maxNewTokens === undefined
+          ? entry.scoring
+          : `${entry.scoring} (≤ ${entry.maxNewTokens} new tokens)`;
+      lines.push(
+        `| ${label} | ${entry.examples} | ${fixed(entry.seconds, 2)} | ${fixed(entry.examplesPerSecond, 2)} |`,
+      );
     }
     lines.push('');
   }

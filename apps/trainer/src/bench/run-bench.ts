@@ -3,8 +3,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, GuiLoMoError } from '@guilomo/core';
 import type { Logger } from '@guilomo/core';
+import { ConfigError, GuiLoMoError } from '@guilomo/core';
 import { defaultModelPaths } from '@guilomo/models';
 import { writeJson } from '../run-dir.js';
 import type { Session } from '../session.js';
@@ -73,7 +73,11 @@ export interface BenchReport {
   /** train, search and search2 at `bench.experts`, in the order they ran. */
   readonly steps: readonly StepRow[];
   /** Train steps of the scaling benchmark and the cost ratio of the largest to the smallest. */
-  readonly scaling?: { readonly rows: readonly StepRow[]; readonly costRatio: number; readonly torchCostRatio?: number };
+  readonly scaling?: {
+    readonly rows: readonly StepRow[];
+    readonly costRatio: number;
+    readonly torchCostRatio?: number;
+  };
   readonly eval: readonly EvalThroughput[];
   /** Paths of the JSON and Markdown files written into the run folder. */
   readonly files: readonly string[];
@@ -90,14 +94,19 @@ export async function runBench(session: Session, options: BenchOptions = {}): Pr
   const { config, logger } = session;
   const modes = readBenchModes(config);
   if (config.bench.seq > session.model.config.seqLen) {
-    throw new ConfigError('bench.seq', `must be at most the model's context of ${session.model.config.seqLen} tokens, received ${config.bench.seq}.`);
+    throw new ConfigError(
+      'bench.seq',
+      `must be at most the model's context of ${session.model.config.seqLen} tokens, received ${config.bench.seq}.`,
+    );
   }
   const isolate = options.isolate ?? existsSync(WORKER_PATH);
   const startedAt = new Date().toISOString();
   const loadAverageStart = loadavg();
   const blas = await setBenchThreads(config, session.backend, logger);
   const timesSteps = modes.some((mode) => mode !== 'eval');
-  const torch: TorchAvailability = timesSteps ? findTorchReference(config) : { available: false, reason: 'no step benchmark selected' };
+  const torch: TorchAvailability = timesSteps
+    ? findTorchReference(config)
+    : { available: false, reason: 'no step benchmark selected' };
   if (!torch.available) {
     logger.info(`PyTorch reference skipped: ${torch.reason}.`);
   }
@@ -145,9 +154,14 @@ export async function runBench(session: Session, options: BenchOptions = {}): Pr
     },
     torch: torch.available ? { ran: true } : { ran: false, reason: torch.reason },
     steps,
-    ...(scalingRows.length === SCALING_EXPERTS.length ? { scaling: scalingSummary(scalingRows) } : {}),
+    ...(scalingRows.length === SCALING_EXPERTS.length
+      ? { scaling: scalingSummary(scalingRows) }
+      : {}),
     eval: evals,
-    files: [join(session.runDir.root, 'bench-results.json'), join(session.runDir.root, 'bench-results.md')],
+    files: [
+      join(session.runDir.root, 'bench-results.json'),
+      join(session.runDir.root, 'bench-results.md'),
+    ],
   };
   await writeJson(report.files[0] as string, report);
   writeFileSync(report.files[1] as string, formatBenchMarkdown(report));
@@ -156,7 +170,12 @@ export async function runBench(session: Session, options: BenchOptions = {}): Pr
 }
 
 /** Runs the PyTorch reference for the same step kind and expert count, when it is available. */
-async function withTorch(session: Session, torch: TorchAvailability, ours: StepMeasurement, experts: number): Promise<StepRow> {
+async function withTorch(
+  session: Session,
+  torch: TorchAvailability,
+  ours: StepMeasurement,
+  experts: number,
+): Promise<StepRow> {
   if (!torch.available) {
     return { mode: ours.mode, experts, ours };
   }
@@ -175,7 +194,13 @@ async function withTorch(session: Session, torch: TorchAvailability, ours: StepM
     model: model.checkpoint === '' ? defaultModelPaths().checkpoint : model.checkpoint,
     clipNorm: train.clipNorm,
   });
-  return { mode: ours.mode, experts, ours, torch: measurement, ratio: ours.tokensPerSecond / measurement.tokensPerSecond };
+  return {
+    mode: ours.mode,
+    experts,
+    ours,
+    torch: measurement,
+    ratio: ours.tokensPerSecond / measurement.tokensPerSecond,
+  };
 }
 
 function scalingSummary(rows: readonly StepRow[]): NonNullable<BenchReport['scaling']> {
@@ -208,21 +233,47 @@ function runInWorker(session: Session, job: BenchJob): Promise<BenchJobResult> {
       } else if (message.type === 'result') {
         settle(() => resolve(message.result));
       } else {
-        settle(() => reject(new GuiLoMoError(`Benchmark job ${describeJob(job)} failed in its worker: ${message.name}: ${message.message}`)));
+        settle(() =>
+          reject(
+            new GuiLoMoError(
+              `Benchmark job ${describeJob(job)} failed in its worker: ${message.name}: ${message.message}`,
+            ),
+          ),
+        );
       }
     });
     child.on('error', (error) => {
-      settle(() => reject(new GuiLoMoError(`Benchmark worker for ${describeJob(job)} could not run: ${error.message}`)));
+      settle(() =>
+        reject(
+          new GuiLoMoError(
+            `Benchmark worker for ${describeJob(job)} could not run: ${error.message}`,
+          ),
+        ),
+      );
     });
     child.on('exit', (code, signal) => {
-      settle(() => reject(new GuiLoMoError(`Benchmark worker for ${describeJob(job)} exited with ${signal ?? `code ${code}`} before it sent a result.`)));
+      settle(() =>
+        reject(
+          new GuiLoMoError(
+            `Benchmark worker for ${describeJob(job)} exited with ${signal ?? `code ${code}`} before it sent a result.`,
+          ),
+        ),
+      );
     });
     const request: WorkerRequest = { config: session.config, job, logLevel: logger.level };
     child.send(request);
   });
 }
 
-function forwardRecord(logger: Logger, record: { level: 'error' | 'warn' | 'info' | 'debug'; prefix: string; message: string; fields?: Readonly<Record<string, unknown>> }): void {
+function forwardRecord(
+  logger: Logger,
+  record: {
+    level: 'error' | 'warn' | 'info' | 'debug';
+    prefix: string;
+    message: string;
+    fields?: Readonly<Record<string, unknown>>;
+  },
+): void {
   const target = record.prefix === '' ? logger : logger.child(record.prefix);
   target[record.level](record.message, record.fields);
 }

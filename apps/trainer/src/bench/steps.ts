@@ -2,8 +2,8 @@ import { AdamW, BilevelSearch, clipByGlobalNorm } from '@guilomo/bilevel';
 import type { ModuleAllocation, ModuleInfo, Registry } from '@guilomo/core';
 import { leanVariableGrads, NumericError, Rng } from '@guilomo/core';
 import type { LlamaModel } from '@guilomo/models';
-import * as tf from '@tensorflow/tfjs-core';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { createSearchAdapters, createTrainAdapters } from '../adapters.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { Batch } from '../data.js';
@@ -15,12 +15,12 @@ import { randomTokenBatch } from './random-batches.js';
 /** Step kinds that the benchmark times. `search` is first-order, `search2` is DARTS. */
 export type StepMode = 'train' | 'search' | 'search2';
 
-/** What a step needs: the model, the adapted modules, the config and the plugin registry. */
+/** Inputs of a benchmark step: the model, the adapted modules, the config and the plugin registry. */
 export interface StepContext {
   readonly model: LlamaModel;
   readonly targets: readonly ModuleInfo[];
   readonly registry: Registry;
-  /** Adapter, learning-rate and clipping settings; `adapter.maxExperts` is the expert count. */
+  /** Adapter, learning-rate and clipping settings, with the expert count in `adapter.maxExperts`. */
   readonly config: ResolvedConfig;
   readonly batch: number;
   readonly length: number;
@@ -70,14 +70,24 @@ function createTrainStep(context: StepContext): BenchStep {
     training: true,
     nextSeed: () => (context.seed * 7_368_787 + seedCounter++) >>> 0,
   });
-  const optimizer = new AdamW(variables, { lr: config.train.lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 });
+  const optimizer = new AdamW(variables, {
+    lr: config.train.lr,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay: 0,
+  });
   const batches = new Rng(context.seed + 2);
   const { clipNorm, lr } = config.train;
 
   return {
     mode: 'train',
     run: () => {
-      const batch = randomTokenBatch(batches, context.batch, context.length, model.config.vocabSize);
+      const batch = randomTokenBatch(
+        batches,
+        context.batch,
+        context.length,
+        model.config.vocabSize,
+      );
       try {
         const lossTensor = tf.tidy(() => {
           const { value, grads } = leanVariableGrads(() => loss(batch), variables);
@@ -119,7 +129,11 @@ function createSearchStep(mode: 'search' | 'search2', context: StepContext): Ben
     nextSeed: () => (context.seed * 1_000_003 + seedCounter++) >>> 0,
   });
   const search = new BilevelSearch<Batch>(
-    { innerVariables: [...set.variables.values()], outerVariables: [...set.gsvVariables.values()], loss },
+    {
+      innerVariables: [...set.variables.values()],
+      outerVariables: [...set.gsvVariables.values()],
+      loss,
+    },
     {
       mode: mode === 'search' ? 'first-order' : 'darts',
       inner: {

@@ -14,7 +14,11 @@ export interface BlasInfo {
  * returns their state. The session registered the kernels with OpenBLAS's default count, one
  * thread per core.
  */
-export async function setBenchThreads(config: ResolvedConfig, backendName: string, logger: Logger): Promise<BlasInfo> {
+export async function setBenchThreads(
+  config: ResolvedConfig,
+  backendName: string,
+  logger: Logger,
+): Promise<BlasInfo> {
   if (!config.run.openblas) {
     return { available: false, reason: 'run.openblas is false' };
   }
@@ -25,7 +29,10 @@ export async function setBenchThreads(config: ResolvedConfig, backendName: strin
   try {
     const kernels = await import('@guilomo/kernels-openblas');
     if (!kernels.isOpenBlasAvailable()) {
-      return { available: false, reason: kernels.describeOpenBlas().reason ?? 'the addon is not built' };
+      return {
+        available: false,
+        reason: kernels.describeOpenBlas().reason ?? 'the addon is not built',
+      };
     }
     kernels.registerOpenBlasKernels({ threads, logger: logger.child('openblas') });
     const status = kernels.describeOpenBlas();

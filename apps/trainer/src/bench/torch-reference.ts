@@ -49,16 +49,16 @@ export interface TorchRunOptions {
   readonly clipNorm: number;
 }
 
-/** Where the script is looked for when `bench.torchScript` is empty. */
+/** Returns the script path used when `bench.torchScript` is empty. */
 export function defaultTorchScript(): string {
-  // From src/bench or dist/bench of apps/trainer, five levels up is the folder that holds the
-  // repository; the reference material sits beside the repository in `shared/`.
+  // Five levels up from src/bench or dist/bench of apps/trainer is the folder that contains the
+  // repository, and the reference material is in `shared/` beside the repository.
   return fileURLToPath(new URL('../../../../../shared/bench/torch_reference.py', import.meta.url));
 }
 
 /**
  * Checks that `bench.python` imports torch and that the script exists. With `bench.torch` =
- * `on`, a missing piece is a ConfigError; with `auto` it is returned as the reason to skip.
+ * `on`, a missing piece is a ConfigError, and with `auto` it is returned as the reason to skip.
  */
 export function findTorchReference(config: ResolvedConfig): TorchAvailability {
   const { torch, python, torchScript } = config.bench;
@@ -66,9 +66,15 @@ export function findTorchReference(config: ResolvedConfig): TorchAvailability {
     return { available: false, reason: 'bench.torch is off' };
   }
   const script = torchScript === '' ? defaultTorchScript() : torchScript;
-  const unavailable = (field: 'bench.python' | 'bench.torchScript', reason: string): TorchAvailability => {
+  const unavailable = (
+    field: 'bench.python' | 'bench.torchScript',
+    reason: string,
+  ): TorchAvailability => {
     if (torch === 'on') {
-      throw new ConfigError(field, `${reason}. Set bench.torch to auto or off to benchmark without the PyTorch reference.`);
+      throw new ConfigError(
+        field,
+        `${reason}. Set bench.torch to auto or off to benchmark without the PyTorch reference.`,
+      );
     }
     return { available: false, reason };
   };
@@ -90,17 +96,28 @@ export function findTorchReference(config: ResolvedConfig): TorchAvailability {
 export function torchArguments(script: string, options: TorchRunOptions): string[] {
   return [
     script,
-    '--mode', options.mode,
-    '--threads', String(options.threads),
-    '--batch', String(options.batch),
-    '--seq', String(options.seq),
-    '--experts', String(options.experts),
-    '--rank', String(options.rank),
-    '--topk', String(options.topK),
-    '--iters', String(options.iters),
-    '--warmup', String(options.warmup),
-    '--clip-norm', String(options.clipNorm),
-    '--model', options.model,
+    '--mode',
+    options.mode,
+    '--threads',
+    String(options.threads),
+    '--batch',
+    String(options.batch),
+    '--seq',
+    String(options.seq),
+    '--experts',
+    String(options.experts),
+    '--rank',
+    String(options.rank),
+    '--topk',
+    String(options.topK),
+    '--iters',
+    String(options.iters),
+    '--warmup',
+    String(options.warmup),
+    '--clip-norm',
+    String(options.clipNorm),
+    '--model',
+    options.model,
   ];
 }
 
@@ -112,12 +129,16 @@ export function parseTorchOutput(stdout: string, mode: StepMode): TorchMeasureme
   try {
     parsed = JSON.parse(last) as Record<string, unknown>;
   } catch {
-    throw new FormatError(`The PyTorch reference printed no JSON result line; its last line was ${JSON.stringify(last.slice(0, 200))}.`);
+    throw new FormatError(
+      `The PyTorch reference printed no JSON result line. Its last line was ${JSON.stringify(last.slice(0, 200))}.`,
+    );
   }
   const number = (key: string): number => {
     const value = parsed[key];
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new FormatError(`The PyTorch reference result has no numeric "${key}": ${last.slice(0, 200)}`);
+      throw new FormatError(
+        `The PyTorch reference result has no numeric "${key}": ${last.slice(0, 200)}`,
+      );
     }
     return value;
   };
@@ -137,9 +158,14 @@ export function parseTorchOutput(stdout: string, mode: StepMode): TorchMeasureme
 }
 
 /** Runs the reference once as a child process and returns its measurement. */
-export function runTorchReference(reference: TorchReference, options: TorchRunOptions): Promise<TorchMeasurement> {
+export function runTorchReference(
+  reference: TorchReference,
+  options: TorchRunOptions,
+): Promise<TorchMeasurement> {
   return new Promise((resolve, reject) => {
-    const child = spawn(reference.python, torchArguments(reference.script, options), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(reference.python, torchArguments(reference.script, options), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8');
@@ -151,12 +177,20 @@ export function runTorchReference(reference: TorchReference, options: TorchRunOp
       stderr += chunk;
     });
     child.on('error', (error) => {
-      reject(new GuiLoMoError(`The PyTorch reference could not be started with ${reference.python}: ${error.message}`));
+      reject(
+        new GuiLoMoError(
+          `The PyTorch reference could not be started with ${reference.python}: ${error.message}`,
+        ),
+      );
     });
     child.on('close', (code) => {
       if (code !== 0) {
         const tail = stderr.trim().split('\n').slice(-3).join(' | ');
-        reject(new GuiLoMoError(`The PyTorch reference (--mode ${options.mode}) exited with code ${code}: ${tail}`));
+        reject(
+          new GuiLoMoError(
+            `The PyTorch reference (--mode ${options.mode}) exited with code ${code}: ${tail}`,
+          ),
+        );
         return;
       }
       try {

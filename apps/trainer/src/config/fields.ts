@@ -23,6 +23,7 @@ export const CONFIG_FIELDS = {
   'run.out': { type: 'string', default: 'runs/latest', help: 'Run folder: config, logs, checkpoints, results and report', unit: 'path' },
   'run.backend': { type: 'enum', default: 'auto', values: ['auto', 'tensorflow', 'wasm', 'cpu'], help: 'TF.js backend; auto tries tfjs-node-gpu, tfjs-node, wasm, cpu' },
   'run.openblas': { type: 'bool', default: true, help: 'Use the OpenBLAS matMul kernels when @guilomo/kernels-openblas is built' },
+  'run.dropoutWorker': { type: 'bool', default: true, help: 'Draw the adapters\' dropout masks on a worker thread while the main thread computes. The masks are the same either way' },
   'run.checkpointEvery': { type: 'int', default: 10, min: 1, unit: 'steps', help: 'Checkpoint interval of search and training' },
   'run.stopAfter': { type: 'int', default: 0, min: 0, unit: 'steps', help: 'Stop after this many steps of a phase in this invocation, with a checkpoint to continue from with --resume (0 = off)' },
   'run.plugins': { type: 'list', default: [], help: 'JavaScript modules that export plugins (routers, allocation policies) to register' },

@@ -10,6 +10,7 @@ export interface ResolvedConfig {
     readonly out: string;
     readonly backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
     readonly openblas: boolean;
+    readonly dropoutWorker: boolean;
     readonly checkpointEvery: number;
     /** Steps of a phase after which this invocation stops; 0 = off. */
     readonly stopAfter: number;

@@ -26,9 +26,6 @@ export async function runEvaluate(session: Session, adapters: ReadonlyMap<string
   const { predictions, ...summary } = result;
   await writeJson(runDir.evaluation, { ...summary, model: label, seconds, examplesPerSecond: result.total / Math.max(seconds, 1e-9) });
   writeFileSync(runDir.predictions, predictions.map((p) => JSON.stringify(p)).join('\n') + (predictions.length > 0 ? '\n' : ''));
-  if (result.truncated > 0) {
-    logger.warn(`${result.truncated} of ${result.total} evaluation prompts were shortened to fit the ${scoringModel.contextLength}-token context.`);
-  }
   logger.info(
     `Evaluation on ${config.data.task} (${config.eval.scoring}): accuracy ${(result.accuracy * 100).toFixed(2)}% over ${result.total} examples` +
       `${result.f1 === undefined ? '' : `, F1 ${(result.f1 * 100).toFixed(2)}`}${result.mcc === undefined ? '' : `, MCC ${result.mcc.toFixed(4)}`}, ${result.failed} failed, ${result.truncated} truncated.`,
