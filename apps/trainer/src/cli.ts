@@ -35,6 +35,12 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// Ctrl-C: checkpoints are written atomically, so the last one is intact and --resume continues.
+process.once('SIGINT', () => {
+  process.stderr.write('\nInterrupted. The run folder keeps its last checkpoint; add --resume to the same command to continue.\n');
+  process.exit(130);
+});
+
 const program = new Command();
 program
   .name('guilomo')

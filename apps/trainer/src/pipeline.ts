@@ -64,6 +64,11 @@ export async function commandEval(session: Session): Promise<EvaluationResult> {
     await finishReport(session, undefined);
     return result;
   }
+  if (checkpoint.step < session.config.train.steps) {
+    session.logger.warn(
+      `Training in ${session.runDir.root} stopped at step ${checkpoint.step} of ${session.config.train.steps}; evaluating that checkpoint. Run \`guilomo train --resume\` to finish it.`,
+    );
+  }
   const allocation = await loadOrComputeAllocation(session);
   const set = createTrainAdapters(allocation.modules, session.targets, session.config, session.registry, new Rng(0));
   importVariables(set.variables, checkpoint.arrays, session.runDir.checkpoint('train'));

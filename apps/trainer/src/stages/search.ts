@@ -1,6 +1,6 @@
 import type { BilevelSearchState } from '@guilomo/bilevel';
 import { BatchPairIterator, BilevelSearch } from '@guilomo/bilevel';
-import { Rng, writeSafetensorsFile } from '@guilomo/core';
+import { ConfigError, Rng, writeSafetensorsFile } from '@guilomo/core';
 import { readAllocation } from '@guilomo/gsv';
 import type { BatchPairCursor } from '@guilomo/bilevel';
 import type { SearchAdapterSet } from '../adapters.js';
@@ -90,6 +90,12 @@ async function search(session: Session, owned: { dispose(): void }[]): Promise<G
     pairs.setCursor(state.cursor);
     seedCounter = state.seedCounter;
     step = saved.step;
+    if (step > search.steps) {
+      throw new ConfigError(
+        'search.steps',
+        `is ${search.steps}, but the checkpoint in ${checkpointDir} is at step ${step}. Resume with search.steps >= ${step}, or use another --run-out.`,
+      );
+    }
     logger.info(`Resuming the search at step ${step} of ${search.steps}.`);
   }
   const log = new JsonlLog(runDir.log('search'));

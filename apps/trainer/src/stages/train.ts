@@ -1,7 +1,7 @@
 import { AdamW, BatchIterator, clipByGlobalNorm, createLrSchedule } from '@guilomo/bilevel';
 import type { AdamWSerializedState, BatchCursor } from '@guilomo/bilevel';
 import type { Allocation } from '@guilomo/core';
-import { leanVariableGrads, NumericError, Rng } from '@guilomo/core';
+import { ConfigError, leanVariableGrads, NumericError, Rng } from '@guilomo/core';
 import { routingHealth } from '@guilomo/routers';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
@@ -82,6 +82,12 @@ async function train(session: Session, allocation: Allocation, set: AdapterSet, 
     batches.setCursor(state.cursor);
     seedCounter = state.seedCounter;
     step = saved.step;
+    if (step > train.steps) {
+      throw new ConfigError(
+        'train.steps',
+        `is ${train.steps}, but the checkpoint in ${checkpointDir} is at step ${step}. Resume with train.steps >= ${step}, or use another --run-out.`,
+      );
+    }
     logger.info(`Resuming training at step ${step} of ${train.steps}.`);
   }
   const log = new JsonlLog(runDir.log('train'));
