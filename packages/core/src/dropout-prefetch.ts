@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Worker } from 'node:worker_threads';
 
-/** Dropout multipliers to prepare: those of `seededDropout` on `size` elements. */
+/** Dropout mask to prepare: the multipliers that `seededDropout` draws for `size` elements. */
 export interface DropoutMaskRequest {
   readonly seed: number;
   readonly size: number;
@@ -35,7 +35,7 @@ parentPort.on('message', (jobs) => {
 });
 `;
 
-/** Longest wait for one mask before the worker is given up and masks are computed inline. */
+/** Maximum wait for one mask, after which the worker is given up and masks are computed inline. */
 const WAIT_LIMIT_MS = 10_000;
 
 let enabled = false;
@@ -84,7 +84,8 @@ function startWorker(): Worker | undefined {
   }
   try {
     const require = createRequire(import.meta.url);
-    const { Worker: WorkerClass } = require('node:worker_threads') as typeof import('node:worker_threads');
+    const { Worker: WorkerClass } =
+      require('node:worker_threads') as typeof import('node:worker_threads');
     const aleaPath = require.resolve('seedrandom/lib/alea.js');
     const started = new WorkerClass(WORKER_SOURCE, { eval: true, workerData: { aleaPath } });
     // The worker must not keep the process alive once the program is done.
@@ -118,7 +119,10 @@ export function prefetchDropoutMasks(requests: readonly DropoutMaskRequest[]): v
     }
     const values = spare.get(size * 4)?.pop() ?? new SharedArrayBuffer(size * 4);
     const ready = new SharedArrayBuffer(4);
-    pending.set(keyOf(seed, size, rate), { values: new Float32Array(values), ready: new Int32Array(ready) });
+    pending.set(keyOf(seed, size, rate), {
+      values: new Float32Array(values),
+      ready: new Int32Array(ready),
+    });
     jobs.push({ seed, rate, values, ready });
   }
   if (jobs.length > 0) {
@@ -149,7 +153,11 @@ export function recycleDropoutMask(mask: Float32Array): void {
  * finish them, or undefined when none were queued. After a wait longer than 10 s the worker is
  * given up: this and every later call return undefined, so the caller computes inline.
  */
-export function takePrefetchedDropoutMask(seed: number, size: number, rate: number): Float32Array | undefined {
+export function takePrefetchedDropoutMask(
+  seed: number,
+  size: number,
+  rate: number,
+): Float32Array | undefined {
   const key = keyOf(seed, size, rate);
   const entry = pending.get(key);
   if (entry === undefined) {

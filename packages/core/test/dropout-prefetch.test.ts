@@ -1,10 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fillDropoutMultipliers } from '../src/dropout-mask.js';
-import {
-  recycleDropoutMask,
-  takePrefetchedDropoutMask,
-} from '../src/dropout-prefetch.js';
+import { recycleDropoutMask, takePrefetchedDropoutMask } from '../src/dropout-prefetch.js';
 import {
   isDropoutPrefetchActive,
   pendingDropoutMaskCount,

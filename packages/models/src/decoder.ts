@@ -172,7 +172,11 @@ export class LlamaModel {
         ? undefined
         : this.readAttentionMask(options.attentionMask, batch, length);
     const { vocabSize, normEps } = this.config;
-    if (options.training === true && options.dropoutSeed !== undefined && isDropoutPrefetchActive()) {
+    if (
+      options.training === true &&
+      options.dropoutSeed !== undefined &&
+      isDropoutPrefetchActive()
+    ) {
       this.prefetchDropout(adapters, batch * length, options.dropoutSeed);
     }
 

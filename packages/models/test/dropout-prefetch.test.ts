@@ -3,8 +3,8 @@ import { LoraMoe, pendingDropoutMaskCount, Rng, setDropoutPrefetch } from '@guil
 import { expectNoLeaks, useBackend } from '@guilomo/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRandomLlamaModel } from '../src/index.js';
 import type { LlamaModel } from '../src/index.js';
+import { createRandomLlamaModel } from '../src/index.js';
 import { softmaxRouter } from './fixtures.js';
 
 describe('training forward with dropout prefetch', () => {
@@ -14,7 +14,15 @@ describe('training forward with dropout prefetch', () => {
   beforeAll(async () => {
     await useBackend('wasm');
     model = createRandomLlamaModel(
-      { dim: 32, hiddenDim: 48, numLayers: 2, numHeads: 4, numKvHeads: 2, vocabSize: 40, seqLen: 16 },
+      {
+        dim: 32,
+        hiddenDim: 48,
+        numLayers: 2,
+        numHeads: 4,
+        numKvHeads: 2,
+        vocabSize: 40,
+        seqLen: 16,
+      },
       3,
     );
     const rng = new Rng(5);
@@ -45,11 +53,22 @@ describe('training forward with dropout prefetch', () => {
 
   it('gives the logits of inline dropout and takes every mask', async () => {
     await expectNoLeaks(() => {
-      const ids = tf.tensor2d([[1, 5, 9, 3, 7, 2], [4, 4, 8, 1, 0, 6]], undefined, 'int32');
+      const ids = tf.tensor2d(
+        [
+          [1, 5, 9, 3, 7, 2],
+          [4, 4, 8, 1, 0, 6],
+        ],
+        undefined,
+        'int32',
+      );
       const run = () => {
         const output = model.forward(ids, { adapters, training: true, dropoutSeed: 17 });
         const logits = output.logits.dataSync().slice();
-        tf.dispose([output.logits, ...output.routerLogits.values(), ...output.routingWeights.values()]);
+        tf.dispose([
+          output.logits,
+          ...output.routerLogits.values(),
+          ...output.routingWeights.values(),
+        ]);
         return logits;
       };
       setDropoutPrefetch(false);
