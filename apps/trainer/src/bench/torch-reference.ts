@@ -169,7 +169,13 @@ function torchEnvironment(): NodeJS.ProcessEnv {
     return process.env;
   }
   const current = process.env.LD_LIBRARY_PATH;
-  return { ...process.env, LD_LIBRARY_PATH: current === undefined || current === '' ? OPENMP_OPENBLAS_DIR : `${OPENMP_OPENBLAS_DIR}:${current}` };
+  return {
+    ...process.env,
+    LD_LIBRARY_PATH:
+      current === undefined || current === ''
+        ? OPENMP_OPENBLAS_DIR
+        : `${OPENMP_OPENBLAS_DIR}:${current}`,
+  };
 }
 
 /** Runs the reference once as a child process and returns its measurement. */
