@@ -31,7 +31,9 @@ export async function saveCheckpoint(dir: string, payload: CheckpointPayload): P
   for (const [name, array] of Object.entries(payload.arrays)) {
     tensors[name] = { dtype: 'F32', shape: [...array.shape], data: array.data };
   }
-  await writeSafetensorsFile(join(target, 'tensors.safetensors'), tensors, { format: 'guilomo-checkpoint' });
+  await writeSafetensorsFile(join(target, 'tensors.safetensors'), tensors, {
+    format: 'guilomo-checkpoint',
+  });
   await writeJson(join(target, 'state.json'), { step: payload.step, ...payload.state });
   await writeJson(join(dir, 'latest.json'), { step: payload.step, folder } satisfies LatestPointer);
   for (const entry of readdirSync(dir)) {
@@ -50,7 +52,9 @@ export async function loadCheckpoint(dir: string): Promise<CheckpointPayload | u
   const target = join(dir, latest.folder);
   const tensorsPath = join(target, 'tensors.safetensors');
   if (!existsSync(tensorsPath)) {
-    throw new FormatError(`Checkpoint ${target} is incomplete: tensors.safetensors is missing. Delete ${join(dir, 'latest.json')} to start the phase over.`);
+    throw new FormatError(
+      `Checkpoint ${target} is incomplete: tensors.safetensors is missing. Delete ${join(dir, 'latest.json')} to start the phase over.`,
+    );
   }
   const { tensors } = await readSafetensorsFile(tensorsPath);
   const arrays: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
@@ -65,10 +69,15 @@ export async function loadCheckpoint(dir: string): Promise<CheckpointPayload | u
 }
 
 /** Copies variable values into named arrays for a checkpoint. */
-export function exportVariables(variables: ReadonlyMap<string, Variable>): Record<string, { shape: number[]; data: Float32Array }> {
+export function exportVariables(
+  variables: ReadonlyMap<string, Variable>,
+): Record<string, { shape: number[]; data: Float32Array }> {
   const out: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const [name, variable] of variables) {
-    out[name] = { shape: [...variable.shape], data: Float32Array.from(variable.dataSync() as Float32Array) };
+    out[name] = {
+      shape: [...variable.shape],
+      data: Float32Array.from(variable.dataSync() as Float32Array),
+    };
   }
   return out;
 }
@@ -82,13 +91,49 @@ export function importVariables(
   for (const [name, variable] of variables) {
     const array = arrays[name];
     if (array === undefined) {
-      throw new FormatError(`Checkpoint ${source} has no tensor ${name}; it was written by a run with another configuration.`);
+      throw new FormatError(
+        `Checkpoint ${source} has no tensor ${name}; it was written by a run with another configuration.`,
+      );
     }
-    if (array.shape.length !== variable.shape.length || array.shape.some((d, i) => d !== variable.shape[i])) {
+    if (
+      array.shape.length !== variable.shape.length ||
+      array.shape.some((d, i) => d !== variable.shape[i])
+    ) {
       throw new FormatError(
         `Checkpoint tensor ${name} in ${source} has shape [${array.shape.join(', ')}], expected [${variable.shape.join(', ')}].`,
       );
     }
     tf.tidy(() => variable.assign(tf.tensor(array.data, [...array.shape])));
   }
+}
+
+const OPTIMIZER_PREFIX = 'optimizer/';
+
+/** Adds an optimiser's serialised tensors to checkpoint arrays under the `optimizer/` prefix. */
+export function packOptimizerArrays(
+  arrays: Record<string, { shape: readonly number[]; data: Float32Array }>,
+  state: {
+    tensors: Readonly<Record<string, Float32Array>>;
+    shapes: Readonly<Record<string, readonly number[]>>;
+  },
+): void {
+  for (const [name, data] of Object.entries(state.tensors)) {
+    arrays[`${OPTIMIZER_PREFIX}${name}`] = { shape: state.shapes[name] ?? [data.length], data };
+  }
+}
+
+/** Reads back the optimiser tensors that {@link packOptimizerArrays} stored. */
+export function unpackOptimizerArrays(arrays: CheckpointPayload['arrays']): {
+  tensors: Record<string, Float32Array>;
+  shapes: Record<string, readonly number[]>;
+} {
+  const tensors: Record<string, Float32Array> = {};
+  const shapes: Record<string, readonly number[]> = {};
+  for (const [name, array] of Object.entries(arrays)) {
+    if (name.startsWith(OPTIMIZER_PREFIX)) {
+      tensors[name.slice(OPTIMIZER_PREFIX.length)] = array.data;
+      shapes[name.slice(OPTIMIZER_PREFIX.length)] = array.shape;
+    }
+  }
+  return { tensors, shapes };
 }

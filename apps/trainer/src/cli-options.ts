@@ -32,8 +32,8 @@ export function addConfigOptions(command: Command, sections: readonly string[]):
     if (!sections.includes(path.split('.')[0] as string)) {
       continue;
     }
-    const placeholder = spec.type === 'bool' ? '<true|false>' : spec.type === 'enum' ? `<${spec.values.join('|')}>` : spec.type === 'jsonList' ? '<names|json>' : `<${'unit' in spec && spec.unit !== undefined ? spec.unit : spec.type}>`;
-    const defaultText = spec.type === 'list' ? spec.default.join(',') : spec.type === 'json' || spec.type === 'jsonList' ? JSON.stringify(spec.default) : String(spec.default);
+    const placeholder = placeholderOf(spec);
+    const defaultText = defaultTextOf(spec);
     // The unit is already the placeholder (`<steps>`); help texts that end in a bracket keep it there.
     const unit = 'unit' in spec && spec.unit !== undefined && spec.unit !== 'path' && !spec.help.endsWith(')') ? ` (${spec.unit})` : '';
     command.addOption(new Option(`${flagOf(path)} ${placeholder}`, `${spec.help}${unit}. Default: ${defaultText === '' ? '(empty)' : defaultText}`));
@@ -51,4 +51,31 @@ export function readConfigFlags(options: Record<string, unknown>): Partial<Recor
     }
   }
   return out;
+}
+
+/** Returns the value placeholder shown after a flag, such as `<steps>` or `<wasm|cpu>`. */
+function placeholderOf(spec: FieldSpec): string {
+  switch (spec.type) {
+    case 'bool':
+      return '<true|false>';
+    case 'enum':
+      return `<${spec.values.join('|')}>`;
+    case 'jsonList':
+      return '<names|json>';
+    default:
+      return `<${'unit' in spec && spec.unit !== undefined ? spec.unit : spec.type}>`;
+  }
+}
+
+/** Returns a field's default as the help text shows it. */
+function defaultTextOf(spec: FieldSpec): string {
+  switch (spec.type) {
+    case 'list':
+      return spec.default.join(',');
+    case 'json':
+    case 'jsonList':
+      return JSON.stringify(spec.default);
+    default:
+      return String(spec.default);
+  }
 }

@@ -59,7 +59,12 @@ function defineCommand(name: string, description: string, action: (session: Sess
     .option('-v, --verbose', 'Print debug logs');
   addConfigOptions(command, COMMAND_SECTIONS[name] ?? []);
   command.action(async (flags: CommonFlags) => {
-    const mode: OutputMode = flags.json === true ? 'json' : flags.quiet === true ? 'quiet' : 'normal';
+    let mode: OutputMode = 'normal';
+    if (flags.json === true) {
+      mode = 'json';
+    } else if (flags.quiet === true) {
+      mode = 'quiet';
+    }
     const output = new ConsoleOutput(mode);
     const logger = createLogger({ level: flags.verbose === true ? 'debug' : 'info', sink: output.sink });
     try {

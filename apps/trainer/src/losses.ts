@@ -13,7 +13,7 @@ export interface LossParts {
 }
 
 /**
- * How balance-loss groups are formed. `layer`: the router logits of all modules of a layer are
+ * Grouping of router logits for the balance loss. `layer`: the router logits of all modules of a layer are
  * concatenated into one group (GuiLoMo's search). `module`: one group per module (its stage 2).
  */
 export type BalanceGrouping = 'layer' | 'module';

@@ -16,7 +16,7 @@ import type { GsvScores } from './stages/search.js';
 import { runTrain } from './stages/train.js';
 import { Rng } from '@guilomo/core';
 
-/** Whether the configured allocation needs stage-1 GSVs. */
+/** Returns whether the configured allocation needs stage-1 GSVs. */
 export function needsSearch(session: Session): boolean {
   const { policy, params } = session.config.allocation;
   return policy === 'guilomo' || JSON.stringify(params).includes('"guilomo"');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandTrain, openSession } from '../src/index.js';
 import { makeTempDir, removeTempDir, tinyConfig } from './helpers.js';
 
-/** A router that works for `okCalls` routing calls and then raises, as a diverging step would. */
+/** Creates a router that routes `okCalls` times and then raises, as a diverging step would. */
 function failingRouter(okCalls: number): RouterPlugin {
   let calls = 0;
   return {

@@ -10,7 +10,7 @@ import type { ResolvedConfig } from './types.js';
 const FREELY_CHANGED = /^(run\.(stopAfter|backend|openblas|checkpointEvery)|data\.evalLimit|eval\.|compare\.|bench\.)/;
 
 /**
- * Resolves a command's config. When the run folder already holds a `config.json` (written by an
+ * Resolves a command's config. When the run folder already contains a `config.json` (written by an
  * earlier command on the same folder), that config is the base and the config file and flags
  * override it, so `--resume`, `eval` and step-by-step commands continue the same run instead of
  * falling back to defaults. Overrides of fields that shape the trained state are logged as a

@@ -5,7 +5,14 @@ import { readAllocation } from '@guilomo/gsv';
 import type { BatchPairCursor } from '@guilomo/bilevel';
 import type { SearchAdapterSet } from '../adapters.js';
 import { createSearchAdapters } from '../adapters.js';
-import { exportVariables, importVariables, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
+import {
+  exportVariables,
+  importVariables,
+  loadCheckpoint,
+  packOptimizerArrays,
+  saveCheckpoint,
+  unpackOptimizerArrays,
+} from '../checkpoint.js';
 import type { Batch, TokenisedExample } from '../data.js';
 import { disposeBatch, makeBatch } from '../data.js';
 import { createLossFunction, takeParts } from '../losses.js';
@@ -78,14 +85,7 @@ async function search(session: Session, owned: { dispose(): void }[]): Promise<G
   if (saved !== undefined) {
     importVariables(new Map([...set.variables, ...set.gsvVariables]), saved.arrays, checkpointDir);
     const state = saved.state as { search: Omit<BilevelSearchState, 'tensors' | 'shapes'>; cursor: BatchPairCursor; seedCounter: number };
-    const tensors: Record<string, Float32Array> = {};
-    const shapes: Record<string, readonly number[]> = {};
-    for (const [name, array] of Object.entries(saved.arrays)) {
-      if (name.startsWith('optimizer/')) {
-        tensors[name.slice('optimizer/'.length)] = array.data;
-        shapes[name.slice('optimizer/'.length)] = array.shape;
-      }
-    }
+    const { tensors, shapes } = unpackOptimizerArrays(saved.arrays);
     optimizer.importState({ ...state.search, tensors, shapes } as BilevelSearchState);
     pairs.setCursor(state.cursor);
     seedCounter = state.seedCounter;
@@ -104,9 +104,7 @@ async function search(session: Session, owned: { dispose(): void }[]): Promise<G
   const checkpoint = async () => {
     const state = optimizer.exportState({ includeVariables: false });
     const arrays: Record<string, { shape: readonly number[]; data: Float32Array }> = exportVariables(new Map([...set.variables, ...set.gsvVariables]));
-    for (const [name, data] of Object.entries(state.tensors)) {
-      arrays[`optimizer/${name}`] = { shape: state.shapes[name] ?? [data.length], data };
-    }
+    packOptimizerArrays(arrays, state);
     const { tensors: _tensors, shapes: _shapes, ...meta } = state;
     await saveCheckpoint(checkpointDir, { step, arrays, state: { search: meta, cursor: pairs.getCursor(), seedCounter } });
   };

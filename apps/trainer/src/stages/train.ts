@@ -8,7 +8,14 @@ import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { exportAdapters } from '../adapter-export.js';
 import type { AdapterSet } from '../adapters.js';
 import { createTrainAdapters } from '../adapters.js';
-import { exportVariables, importVariables, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
+import {
+  exportVariables,
+  importVariables,
+  loadCheckpoint,
+  packOptimizerArrays,
+  saveCheckpoint,
+  unpackOptimizerArrays,
+} from '../checkpoint.js';
 import type { Batch, TokenisedExample } from '../data.js';
 import { disposeBatch, makeBatch } from '../data.js';
 import { createLossFunction, takeParts } from '../losses.js';
@@ -70,14 +77,7 @@ async function train(session: Session, allocation: Allocation, set: AdapterSet, 
   if (saved !== undefined) {
     importVariables(set.variables, saved.arrays, checkpointDir);
     const state = saved.state as { optimizerStep: number; cursor: BatchCursor; seedCounter: number };
-    const tensors: Record<string, Float32Array> = {};
-    const shapes: Record<string, readonly number[]> = {};
-    for (const [name, array] of Object.entries(saved.arrays)) {
-      if (name.startsWith('optimizer/')) {
-        tensors[name.slice('optimizer/'.length)] = array.data;
-        shapes[name.slice('optimizer/'.length)] = array.shape;
-      }
-    }
+    const { tensors, shapes } = unpackOptimizerArrays(saved.arrays);
     optimizer.importState({ step: state.optimizerStep, tensors, shapes } as AdamWSerializedState);
     batches.setCursor(state.cursor);
     seedCounter = state.seedCounter;
@@ -95,9 +95,7 @@ async function train(session: Session, allocation: Allocation, set: AdapterSet, 
   const checkpoint = async () => {
     const arrays: Record<string, { shape: readonly number[]; data: Float32Array }> = exportVariables(set.variables);
     const state = optimizer.exportState();
-    for (const [name, data] of Object.entries(state.tensors)) {
-      arrays[`optimizer/${name}`] = { shape: state.shapes[name] ?? [data.length], data };
-    }
+    packOptimizerArrays(arrays, state);
     await saveCheckpoint(checkpointDir, { step, arrays, state: { optimizerStep: state.step, cursor: batches.getCursor(), seedCounter } });
   };
 

@@ -1,7 +1,7 @@
 import type { LogRecord, LogSink, ProgressCallback, ProgressEvent } from '@guilomo/core';
 import cliProgress from 'cli-progress';
 
-/** How the CLI writes to the terminal. */
+/** Output mode of the CLI on the terminal. */
 export type OutputMode = 'normal' | 'quiet' | 'json';
 
 /**
